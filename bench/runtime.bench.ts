@@ -1,0 +1,274 @@
+/**
+ * Runtime benchmarks (P4, P5), on the insurance-quote template: ApplicationSubmitted starts the
+ * process, which sends AssessRisk (Risk), CalculateRate (Rate) and GenerateQuote (Underwriting)
+ * and completes on QuoteGenerated.
+ *
+ * P4: completed instances per second, instances started by 8 concurrent callers, on PGlite and PostgreSQL;
+ *     on PostgreSQL also against the same three-step workflow in DBOS (each step writes its
+ *     result to its context's table), measured in the same run on the same database.
+ * P5: dispatch latency: from the commit of the transaction that recorded a process instance's
+ *     $CommandIssued event (and queued the command) to the start of that command's handler.
+ *
+ * P4's and P5's targets are absolute (instances/s, ms): their baseline is 1 in the unit, so the
+ * ratio is the value. Rounds alternate and the best round counts.
+ */
+import os from "node:os";
+import { DBOS } from "@dbos-inc/dbos-sdk";
+import pg from "pg";
+import { openTestStorage } from "../server/db/testing.ts";
+import type { Storage } from "../server/db/storage.ts";
+import { onInspection, Runtime } from "../server/runtime/index.ts";
+import { templateDefinition } from "../server/runtime/testing/boards.ts";
+import { publishAndDeploy } from "../server/runtime/testing/harness.ts";
+import { createPostgresSchema } from "../server/runtime/testing/postgres-schema.ts";
+import { metric, round, type BenchContext, type Metric } from "./metrics.ts";
+
+const BOARD = "bench-quotes";
+
+function application(key: string, index: number) {
+  return {
+    applicationId: key,
+    applicant: { firstName: "Ada", lastName: `Bench${index}`, dateOfBirth: "1815-12-10", postcode: "W1" },
+    coverage: { product: ["home", "motor", "life"][index % 3]!, sumInsured: 50_000 + (index % 50) * 5000, deductible: 500, startDate: "2027-01-01T00:00:00.000Z" },
+    submittedAt: "2026-11-23T10:00:00.000Z",
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!;
+}
+
+/** Resolves when `count` instances of the board completed (seen on the inspection events). */
+function completions(count: number, prefix: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`only ${seen} of ${count} instances completed within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = onInspection((event) => {
+      if (event.kind !== "instance.status-changed" || event.to !== "completed" || !event.correlationKey.startsWith(prefix)) return;
+      seen += 1;
+      if (seen === count) {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Starts `count` instances (from 8 concurrent callers) and waits for all to complete; instances per second. */
+async function throughputRound(runtime: Runtime, round: string, count: number): Promise<number> {
+  const done = completions(count, `${round}-`, 600_000);
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let index = next++; index < count; index = next++) await runtime.start({ boardId: BOARD, payload: application(`${round}-${index}`, index) });
+    }),
+  );
+  await done;
+  return count / ((performance.now() - started) / 1000);
+}
+
+interface Latencies {
+  dispatch: number[];
+  /** ApplicationSubmitted committed → AssessRisk handler started (through the process instance). */
+  eventToCommand: number[];
+}
+
+/** Starts `count` instances `intervalMs` apart and records P5's latencies. */
+async function latencyRun(runtime: Runtime, count: number, intervalMs: number): Promise<Latencies> {
+  const queuedAt = new Map<number, number>();
+  const startedAt = new Map<string, number>();
+  const latencies: Latencies = { dispatch: [], eventToCommand: [] };
+  const stop = onInspection((event) => {
+    const now = performance.now();
+    if (event.kind === "message.appended" && event.type === "ApplicationSubmitted") startedAt.set(event.correlationId, now);
+    if (event.kind === "message.queued" && event.messageKind === "command") queuedAt.set(event.outboxId, now);
+    if (event.kind === "message.dispatched" && event.messageKind === "command" && event.attempt === 1) {
+      const queued = queuedAt.get(event.outboxId);
+      if (queued !== undefined) latencies.dispatch.push(now - queued);
+      const submitted = startedAt.get(event.correlationId);
+      if (event.type === "AssessRisk" && submitted !== undefined) latencies.eventToCommand.push(now - submitted);
+    }
+  });
+  try {
+    const done = completions(count, "latency-", 600_000);
+    for (let index = 0; index < count; index += 1) {
+      await runtime.start({ boardId: BOARD, payload: application(`latency-${index}`, index) });
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    await done;
+  } finally {
+    stop();
+  }
+  latencies.dispatch.sort((a, b) => a - b);
+  latencies.eventToCommand.sort((a, b) => a - b);
+  return latencies;
+}
+
+interface EngineResult {
+  rate: number;
+  latencies: Latencies;
+}
+
+async function measureEngine(storage: Storage, concurrency: number, count: number, log: (message: string) => void): Promise<EngineResult> {
+  const runtime = new Runtime(storage);
+  runtime.startWorker({ concurrency });
+  try {
+    await publishAndDeploy(runtime, BOARD, templateDefinition("insurance-quote"));
+    await throughputRound(runtime, "warmup", 10);
+    const rates: number[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      rates.push(await throughputRound(runtime, `r${round}`, count));
+      log(`${storage.kind} round ${round + 1}: ${round === 0 ? "" : ""}${rates[round]!.toFixed(1)} instances/s`);
+    }
+    const latencies = await latencyRun(runtime, 60, 25);
+    return { rate: Math.max(...rates), latencies };
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The same three steps in DBOS: each a checkpointed step writing its result to its context's table. */
+async function measureDbos(url: string, count: number, log: (message: string) => void): Promise<number> {
+  const withUser = new URL(url);
+  withUser.username ||= encodeURIComponent(process.env.PGUSER || process.env.USER || os.userInfo().username);
+  const schema = `sb_dbos_${Date.now().toString(36)}`;
+  const pool = new pg.Pool({ connectionString: withUser.toString(), max: 20 });
+  await pool.query(`CREATE SCHEMA ${schema}`);
+  for (const table of ["risk_assessments", "rate_calculations", "premium_quotes"]) {
+    await pool.query(`CREATE TABLE ${schema}.${table} (application_id TEXT PRIMARY KEY, result JSONB NOT NULL, recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  }
+  const record = async <T>(table: string, applicationId: string, result: T): Promise<T> => {
+    await pool.query(`INSERT INTO ${schema}.${table} (application_id, result) VALUES ($1, $2) ON CONFLICT (application_id) DO NOTHING`, [applicationId, JSON.stringify(result)]);
+    return result;
+  };
+  const quote = DBOS.registerWorkflow(
+    async (input: ReturnType<typeof application>) => {
+      const risk = await DBOS.runStep(
+        () => record("risk_assessments", input.applicationId, { riskScore: Math.min(100, Math.round(10 + input.coverage.sumInsured / 20000)), riskBand: input.coverage.sumInsured > 250_000 ? "medium" : "low" }),
+        { name: "assessRisk" },
+      );
+      const rate = await DBOS.runStep(
+        () => record("rate_calculations", input.applicationId, { annualRate: Math.round(input.coverage.sumInsured * 0.0015 * (1 + risk.riskScore / 100) * 100) / 100 }),
+        { name: "calculateRate" },
+      );
+      return DBOS.runStep(() => record("premium_quotes", input.applicationId, { quoteId: `${input.applicationId}-Q`, totalAnnualPremium: rate.annualRate }), { name: "generateQuote" });
+    },
+    { name: "applicationPremiumProcess" },
+  );
+  DBOS.setConfig({ name: "sagaboard-bench", systemDatabaseUrl: withUser.toString(), systemDatabaseSchemaName: `${schema}_sys`, systemDatabasePoolSize: 20, logLevel: "error" });
+  await DBOS.launch();
+  try {
+    const runRound = async (round: string, n: number) => {
+      const started = performance.now();
+      const results: Promise<unknown>[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let index = next++; index < n; index = next++) {
+            const handle = await DBOS.startWorkflow(quote, { workflowID: `${schema}-${round}-${index}` })(application(`${round}-${index}`, index));
+            results.push(handle.getResult());
+          }
+        }),
+      );
+      await Promise.all(results);
+      return n / ((performance.now() - started) / 1000);
+    };
+    await runRound("warmup", 10);
+    const rates: number[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      rates.push(await runRound(`r${round}`, count));
+      log(`dbos round ${round + 1}: ${rates[round]!.toFixed(1)} workflows/s`);
+    }
+    return Math.max(...rates);
+  } finally {
+    await DBOS.shutdown();
+    await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema}_sys CASCADE`);
+    await pool.end();
+  }
+}
+
+function latencyMetrics(engine: string, latencies: Latencies): Metric[] {
+  const { dispatch, eventToCommand } = latencies;
+  const note = `${engine}: ${dispatch.length} commands, 60 instances started 25 ms apart; event committed → AssessRisk handler started (through the process instance): p50 ${round(percentile(eventToCommand, 0.5), 2)} ms, p99 ${round(percentile(eventToCommand, 0.99), 2)} ms`;
+  return [
+    metric({ id: `P5.dispatch_latency_ms.p50.${engine}`, value: percentile(dispatch, 0.5), unit: "ms", baseline: 1, target: 5, better: "lower", note }),
+    metric({ id: `P5.dispatch_latency_ms.p99.${engine}`, value: percentile(dispatch, 0.99), unit: "ms", baseline: 1, target: 25, better: "lower", note }),
+  ];
+}
+
+export async function run(ctx?: BenchContext): Promise<Metric[]> {
+  const log = ctx?.log ?? ((message: string) => console.log(message));
+  const postgresUrl = ctx?.postgresUrl ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://127.0.0.1:5432/test";
+  if (ctx) {
+    ctx.versions["@dbos-inc/dbos-sdk"] = "5.3.0";
+  }
+  const metrics: Metric[] = [];
+
+  const pglite = await openTestStorage("pglite");
+  let pgliteResult: EngineResult;
+  try {
+    pgliteResult = await measureEngine(pglite, 8, 60, log);
+  } finally {
+    await pglite.dispose();
+  }
+  metrics.push(
+    metric({
+      id: "P4.instances_per_s.pglite",
+      value: pgliteResult.rate,
+      unit: "instances/s",
+      baseline: 1,
+      target: 2,
+      note: "PGlite (in memory), 60 insurance-quote instances started by 8 concurrent callers, one worker of 8 slots; absolute target (baseline 1 instance/s)",
+    }),
+    ...latencyMetrics("pglite", pgliteResult.latencies),
+  );
+
+  const schema = await createPostgresSchema(postgresUrl);
+  let postgresResult: EngineResult;
+  try {
+    const storage = schema.open(20);
+    try {
+      postgresResult = await measureEngine(storage, 16, 150, log);
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await schema.drop();
+  }
+  metrics.push(
+    metric({
+      id: "P4.instances_per_s.postgresql",
+      value: postgresResult.rate,
+      unit: "instances/s",
+      baseline: 1,
+      target: 2,
+      note: "PostgreSQL, 150 insurance-quote instances started by 8 concurrent callers, one worker of 16 slots on a pool of 20; absolute target (baseline 1 instance/s)",
+    }),
+    ...latencyMetrics("postgresql", postgresResult.latencies),
+  );
+
+  let dbosRate: number | null = null;
+  let dbosNote = "";
+  try {
+    dbosRate = await measureDbos(postgresUrl, 150, log);
+  } catch (error) {
+    dbosNote = ` DBOS could not run here: ${(error as Error).message}`;
+  }
+  metrics.push(
+    metric({
+      id: "P4.instances_per_s.postgresql_vs_dbos",
+      value: postgresResult.rate,
+      unit: "instances/s",
+      baseline: dbosRate,
+      target: 2,
+      note: `PostgreSQL, 150 instances; baseline: @dbos-inc/dbos-sdk 5.3.0, the same three steps as a workflow of three checkpointed steps, each writing its result to its context's table (pool of 20). Sagaboard does more per step: an event-sourced aggregate (load, rules, versioned append), the process instance's own stream, inbox and outbox rows, JSONata mappings.${dbosNote}`,
+    }),
+  );
+  return metrics;
+}

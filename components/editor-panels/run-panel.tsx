@@ -1,0 +1,274 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useTRPC, useTRPCClient } from "@/components/trpc/client.tsx";
+import type { EventDefinition, ProcessDefinitionV1 } from "@/server/definition/v1.ts";
+import { PayloadForm } from "./payload-form.tsx";
+import { emptyForm, formFields, readForm, sampleForm, setDraftAt, violationsByField, type Draft, type DraftObject, type FieldErrors } from "./schema-form.ts";
+
+interface StartOption {
+  processId: string;
+  processName: string;
+  event: EventDefinition;
+}
+
+function startOptions(definition: ProcessDefinitionV1): StartOption[] {
+  return definition.processManagers.flatMap((manager) =>
+    manager.start.flatMap((entry) => {
+      const event = definition.events.find((candidate) => candidate.id === entry.event.id);
+      return event ? [{ processId: manager.id, processName: manager.name, event }] : [];
+    }),
+  );
+}
+
+/** The violations a BAD_REQUEST from runtime.start lists, one per line after the first. */
+function startViolations(error: unknown): string[] {
+  const message = error instanceof Error ? error.message : "";
+  const lines = message.split("\n");
+  return lines.length > 1 ? lines.slice(1) : [];
+}
+
+const statusLabel: Record<string, string> = { running: "running", completed: "completed", failed: "failed", compensating: "compensating", compensated: "compensated", stuck: "stuck" };
+
+export function RunPanel({ boardId }: { boardId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const versions = useQuery(trpc.runtime.versions.queryOptions({ boardId }));
+  const deployed = versions.data?.find((version) => version.deployed);
+  const newest = versions.data?.[0];
+  const deploy = useMutation(trpc.runtime.deploy.mutationOptions({ onSuccess: () => void queryClient.invalidateQueries({ queryKey: trpc.runtime.versions.queryKey({ boardId }) }) }));
+  const definition = useQuery({ ...trpc.definition.exportDefinition.queryOptions({ boardId, version: deployed?.version ?? 1 }), enabled: deployed !== undefined, staleTime: Infinity });
+
+  if (versions.isPending) return <p className="muted ep-panel-pad">Loading…</p>;
+  if (versions.isError) return <p className="error-text ep-panel-pad">{versions.error.message}</p>;
+  return (
+    <div className="run ep-panel-pad" data-testid="run-panel">
+      {!deployed ? (
+        newest ? (
+          <div className="ep-panel-row">
+            <span className="small">Nothing is deployed.</span>
+            <button type="button" className="button primary small" disabled={deploy.isPending} onClick={() => deploy.mutate({ boardId, version: newest.version })}>
+              Deploy v{newest.version}
+            </button>
+            {deploy.isError ? <span className="error-text">{deploy.error.message}</span> : null}
+          </div>
+        ) : (
+          <p className="muted small">Publish the board in Versions first; then it can be deployed and run here.</p>
+        )
+      ) : (
+        <p className="small">
+          Running <strong>v{deployed.version}</strong>
+        </p>
+      )}
+      <RecentInstances boardId={boardId} />
+      {deployed && definition.data ? <StartForm key={deployed.id} boardId={boardId} definition={definition.data} /> : null}
+      {definition.isError ? <p className="error-text">{definition.error.message}</p> : null}
+    </div>
+  );
+}
+
+function StartForm({ boardId, definition }: { boardId: string; definition: ProcessDefinitionV1 }) {
+  const client = useTRPCClient();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const options = useMemo(() => startOptions(definition), [definition]);
+  const [choice, setChoice] = useState(0);
+  const option = options[choice];
+  const fields = useMemo(() => (option ? formFields(option.event.schema) : []), [option]);
+  const [draft, setDraft] = useState<DraftObject>(() => emptyForm(fields));
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
+  const [submitted, setSubmitted] = useState(false);
+  const [serverErrors, setServerErrors] = useState<FieldErrors>({});
+  const [result, setResult] = useState<{ tone: "ok" | "error"; text: string; instanceId?: string } | null>(null);
+  const seed = useRef(Math.floor(Math.random() * 10_000));
+
+  useEffect(() => {
+    setDraft(emptyForm(fields));
+    setTouched(new Set());
+    setSubmitted(false);
+  }, [fields]);
+
+  if (!option) return <p className="muted small">No process of this version has a start event.</p>;
+  const { payload, errors: clientErrors } = readForm(option.event.schema, fields, draft);
+  const errors = { ...serverErrors, ...clientErrors };
+  const refreshInstances = () => queryClient.invalidateQueries({ queryKey: trpc.runtime.instances.queryKey() });
+
+  const change = (path: string, value: Draft) => {
+    setDraft((current) => setDraftAt(current, path, value));
+    setTouched((current) => new Set(current).add(path));
+    setServerErrors({});
+  };
+
+  const start = async () => {
+    setSubmitted(true);
+    if (Object.keys(clientErrors).length > 0) return;
+    try {
+      const started = await client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload });
+      setResult({ tone: "ok", text: started.duplicate ? `Already started: ${started.correlationKey}.` : `Started ${started.correlationKey}.`, instanceId: started.instanceId });
+      setServerErrors({});
+      void refreshInstances();
+    } catch (error) {
+      const violations = startViolations(error);
+      setServerErrors(violationsByField(violations));
+      setResult({ tone: "error", text: (error as Error).message.split("\n")[0]! });
+    }
+  };
+
+  return (
+    <section aria-label="Start an instance" className="ep-start-form">
+      <h3 className="ep-panel-heading">Start an instance</h3>
+      {options.length > 1 ? (
+        <label className="small">
+          Start with{" "}
+          <select value={choice} onChange={(event) => setChoice(Number(event.target.value))}>
+            {options.map((candidate, index) => (
+              <option key={`${candidate.processId}-${candidate.event.id}`} value={index}>
+                {candidate.processName}: {candidate.event.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : (
+        <p className="small muted">
+          {option.processName} starts on <strong>{option.event.name}</strong>.
+        </p>
+      )}
+      <button
+        type="button"
+        className="button small"
+        onClick={() => {
+          seed.current += 1;
+          setDraft(sampleForm(fields, seed.current, new Date()));
+          setServerErrors({});
+        }}
+      >
+        Fill with sample data
+      </button>
+      <PayloadForm fields={fields} value={draft} errors={errors} showAll={submitted} touched={touched} onChange={change} />
+      {errors[""] ? <p className="error-text">{errors[""]}</p> : null}
+      <button type="button" className="button primary small" onClick={() => void start()}>
+        Start {option.event.name}
+      </button>
+      {result ? (
+        <p className={result.tone === "error" ? "error-text" : "ep-ok-text"} role={result.tone === "error" ? "alert" : "status"}>
+          {result.text} {result.instanceId ? <Link href={`/runs/${encodeURIComponent(result.instanceId)}`}>Open run</Link> : null}
+        </p>
+      ) : null}
+      <LoadGenerator
+        key={option.event.id}
+        start={(index) => client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload: readForm(option.event.schema, fields, sampleForm(fields, seed.current * 1000 + index, new Date())).payload })}
+        onDone={() => void refreshInstances()}
+      />
+    </section>
+  );
+}
+
+function LoadGenerator({ start, onDone }: { start: (index: number) => Promise<unknown>; onDone: () => void }) {
+  const [count, setCount] = useState(20);
+  const [rate, setRate] = useState(5);
+  const [progress, setProgress] = useState<{ sent: number; failed: number; total: number; running: boolean; lastError?: string } | null>(null);
+  const stopRef = useRef<(() => void) | null>(null);
+  useEffect(() => () => stopRef.current?.(), []);
+
+  const run = () => {
+    const total = count;
+    let issued = 0;
+    let sent = 0;
+    let failed = 0;
+    let lastError: string | undefined;
+    setProgress({ sent: 0, failed: 0, total, running: true });
+    const finish = () => {
+      clearInterval(timer);
+      stopRef.current = null;
+      setProgress({ sent, failed, total, running: false, lastError });
+      onDone();
+    };
+    const timer = setInterval(() => {
+      if (issued >= total) return;
+      const index = issued++;
+      start(index)
+        .then(() => (sent += 1))
+        .catch((error: unknown) => {
+          failed += 1;
+          lastError = (error as Error).message.split("\n")[0];
+        })
+        .finally(() => {
+          setProgress({ sent, failed, total, running: sent + failed < total, lastError });
+          if (sent + failed >= total) finish();
+        });
+    }, 1000 / rate);
+    stopRef.current = () => {
+      clearInterval(timer);
+      setProgress({ sent, failed, total: issued, running: false, lastError });
+    };
+  };
+
+  const done = progress ? progress.sent + progress.failed : 0;
+  return (
+    <details className="ep-load-generator">
+      <summary>Load generator</summary>
+      <p className="muted small">Starts many instances, each with fresh sample data.</p>
+      <div className="ep-panel-row">
+        <label className="small">
+          Instances <input className="input narrow" type="number" min={1} max={10_000} value={count} onChange={(event) => setCount(Math.max(1, Math.min(10_000, Number(event.target.value) || 1)))} />
+        </label>
+        <label className="small">
+          per second <input className="input narrow" type="number" min={1} max={200} value={rate} onChange={(event) => setRate(Math.max(1, Math.min(200, Number(event.target.value) || 1)))} />
+        </label>
+      </div>
+      <div className="ep-panel-row">
+        {progress?.running ? (
+          <button type="button" className="button small danger" onClick={() => stopRef.current?.()}>
+            Stop
+          </button>
+        ) : (
+          <button type="button" className="button small" onClick={run}>
+            Start {count} instances
+          </button>
+        )}
+      </div>
+      {progress ? (
+        <>
+          <progress max={progress.total} value={done} aria-label="Instances started" />
+          <p className="small" role="status">
+            {progress.sent} started{progress.failed > 0 ? `, ${progress.failed} refused` : ""} of {progress.total}
+            {progress.lastError ? ` (${progress.lastError})` : ""}
+          </p>
+        </>
+      ) : null}
+    </details>
+  );
+}
+
+function RecentInstances({ boardId }: { boardId: string }) {
+  const trpc = useTRPC();
+  const instances = useQuery({ ...trpc.runtime.instances.queryOptions({ boardId, limit: 10 }), refetchInterval: 1500 });
+  return (
+    <section aria-label="Recent instances">
+      <h3 className="ep-panel-heading">Recent instances</h3>
+      {instances.isError ? <p className="error-text">{instances.error.message}</p> : null}
+      {instances.data?.instances.length === 0 ? <p className="muted small">None yet.</p> : null}
+      {instances.data && instances.data.instances.length > 0 ? (
+        <Link href="/runs" className="small">
+          All runs
+        </Link>
+      ) : null}
+      <ul className="ep-instance-list" data-testid="recent-instances">
+        {instances.data?.instances.map((instance) => (
+          <li key={instance.id} className="ep-instance-row">
+            <span className={`ep-status-dot ep-status-${instance.status}`} aria-hidden />
+            <Link href={`/runs/${encodeURIComponent(instance.id)}`} className="ep-instance-key mono" title={instance.id}>
+              {instance.correlationKey || instance.id}
+            </Link>
+            <span className="instance-status" data-status={instance.status}>
+              {statusLabel[instance.status] ?? instance.status}
+            </span>
+            <span className="muted small">{instance.startedAt.toLocaleTimeString()}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * What the runtime's modules share: the database, the event store (to wake its subscribers),
+ * the clock, caches, test hooks, and what to do once a transaction committed.
+ */
+import type { Sql, SqlQueryable } from "../db/sql.ts";
+import type { EventStore } from "../eventstore/index.ts";
+import type { ContextSettingsCache } from "./contexts.ts";
+import type { InspectionEvent } from "./inspection.ts";
+import type { OutboxMessage } from "./outbox.ts";
+import type { VersionCache } from "./versions.ts";
+
+/** Time as the runtime sees it: deadlines, backoff and leases all read it. Tests inject their own. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface RuntimeHooks {
+  /**
+   * Runs inside a handler's transaction once the message passed inbox deduplication, before
+   * its effects: what it writes commits if and only if the effects do.
+   */
+  onEffect?: (tx: SqlQueryable, message: OutboxMessage) => Promise<void>;
+}
+
+/** What a committed transaction did, for the notifications that follow it. */
+export interface Committed {
+  inspection: InspectionEvent[];
+  /** Outbox rows were written: wake the dispatchers. */
+  enqueued: boolean;
+  /** Events were appended: wake the event store's subscribers. */
+  appended: boolean;
+}
+
+export interface RuntimeContext {
+  readonly sql: Sql;
+  readonly store: EventStore;
+  readonly clock: Clock;
+  readonly versions: VersionCache;
+  readonly settings: ContextSettingsCache;
+  readonly hooks: RuntimeHooks;
+  afterCommit(committed: Committed): void;
+}
+
+/** PostgreSQL channel that tells workers in other processes about new outbox rows. */
+export const RUNTIME_NOTIFY_CHANNEL = "sagaboard_runtime";
+
+/** Inside a transaction that wrote outbox rows: other processes' workers hear of them at commit. */
+export async function notifyWorkers(tx: SqlQueryable, sql: Sql): Promise<void> {
+  if (sql.kind === "postgresql") await tx.query(`SELECT pg_notify($1, '')`, [RUNTIME_NOTIFY_CHANNEL]);
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from "node:crypto";
+/**
+ * Handles a delivery to a process instance (an event, a fired timer, the outcome of a command it
+ * sent): deduplicate by message id, rebuild the instance from its stream, decide, and append the
+ * decision's records to that stream together with the commands and timers it asks for and the
+ * instance's row, in one transaction. The stream is the instance's inbox and outbox: replaying
+ * it after a crash gives the same state.
+ */
+import type { SqlQueryable } from "../db/sql.ts";
+import { AppendRaceError, appendToStream, ConcurrencyError, NotFoundError, readStream, type NewEvent } from "../eventstore/index.ts";
+import { derivedId } from "./core/ids.ts";
+import {
+  decideProcess,
+  evolveProcess,
+  initialProcessState,
+  type ActiveTimer,
+  type ProcessInput,
+  type ProcessRecord,
+  type ProcessState,
+} from "./core/process.ts";
+import { notifyWorkers, type RuntimeContext } from "./context.ts";
+import { LostClaimError, PermanentHandlerError } from "./errors.ts";
+import { MAX_CONFLICT_RETRIES, type HandleResult, type HandlerOptions } from "./aggregate-handler.ts";
+import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
+import { CommitLog, takeAndClaimInbox, enqueueLogged, eventMetadata } from "./recording.ts";
+import { commandMessage } from "./routing.ts";
+import type { LoadedVersion } from "./versions.ts";
+
+/** Instances are short streams (a few records per step): folded from the start, no snapshot lookup. */
+export async function loadInstance(db: SqlQueryable, instanceId: string): Promise<{ state: ProcessState; version: number }> {
+  let state = initialProcessState();
+  let version = 0;
+  for (;;) {
+    let slice;
+    try {
+      slice = await readStream(db, instanceId, { fromVersion: version + 1, limit: 1000 });
+    } catch (error) {
+      if (error instanceof NotFoundError) break;
+      throw error;
+    }
+    for (const event of slice.events) {
+      state = evolveProcess(state, { type: event.type, data: event.data } as ProcessRecord);
+      version = event.streamVersion;
+    }
+    if (slice.events.length < 1000) break;
+  }
+  return { state, version };
+}
+
+function inputOf(message: OutboxMessage): ProcessInput {
+  const delivery = message.metadata.delivery;
+  if (!delivery) throw new PermanentHandlerError(`delivery ${message.messageId} to ${message.targetId} says nothing about what it carries`);
+  switch (delivery.input) {
+    case "event":
+      return { kind: "event", messageId: message.messageId, event: delivery.event, payload: message.payload, meta: delivery.meta };
+    case "timer-fired":
+      return { kind: "timer-fired", messageId: message.messageId, timerId: delivery.timerId };
+    case "command-outcome":
+      return { kind: "command-outcome", messageId: message.messageId, commandMessageId: delivery.commandMessageId, outcome: delivery.outcome, reason: delivery.reason };
+    default: {
+      const unknownDelivery: never = delivery;
+      throw new PermanentHandlerError(`unknown delivery ${JSON.stringify(unknownDelivery)}`);
+    }
+  }
+}
+
+export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxMessage, claimToken: string | null, options: HandlerOptions = {}): Promise<HandleResult> {
+  if (message.metadata.routingError) throw new PermanentHandlerError(message.metadata.routingError);
+  const version = await rt.versions.get(message.versionId);
+  const process = version.index.processesById.get(message.targetId);
+  const instanceId = message.instanceId;
+  const correlationKey = message.metadata.correlationKey;
+  if (!process || !instanceId || correlationKey === undefined) throw new PermanentHandlerError(`delivery ${message.messageId}: process ${message.targetId} or its instance is unknown`);
+  const input = inputOf(message);
+
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await rt.sql.transaction(async (tx) => {
+        const now = rt.clock.now();
+        const log = new CommitLog(now);
+    if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
+        if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
+        const taken = await takeAndClaimInbox(tx, claimToken === null ? null : { outboxId: message.id, token: claimToken }, instanceId, message.messageId, now);
+        if (!taken.claimed) throw new LostClaimError(message.id);
+        if (!taken.fresh) return { outcome: "duplicate", reason: null, events: [], log, next: log.next };
+        await rt.hooks.onEffect?.(tx, message);
+
+        const loaded = await loadInstance(tx, instanceId);
+        const decision = await decideProcess({ process, index: version.index, instanceId, correlationKey }, input, loaded.state, now);
+        if (decision.records.length === 0) return { outcome: "ignored", reason: null, events: [], log, next: log.next };
+
+        const state = decision.records.reduce(evolveProcess, loaded.state);
+        const correlationId = state.correlationId ?? message.metadata.correlationId;
+        const records: NewEvent[] = decision.records.map((record, index) => ({
+          type: record.type,
+          data: record.data,
+          metadata: eventMetadata(version, {
+            messageId: derivedId(instanceId, message.messageId, String(index)),
+            correlationId,
+            causationId: message.messageId,
+            context: process.context,
+            instanceId,
+          }),
+        }));
+        const appended = await appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
+        log.appendedEvents(version, instanceId, records, appended);
+        await saveInstanceRow(tx, version, process.id, process.stuckAfterMs, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
+
+        const outgoing: NewOutboxMessage[] = [];
+        for (const issued of decision.commands) {
+          const definition = version.index.commandsById.get(issued.command.id);
+          if (!definition) throw new PermanentHandlerError(`${process.name} sends ${issued.command.name}, which is not in the definition`);
+          outgoing.push(
+            await commandMessage(version, {
+              definition,
+              payload: issued.payload,
+              messageId: issued.messageId,
+              correlationId,
+              causationId: issued.causationId,
+              occurredAt: now.toISOString(),
+              dispatch: { handler: issued.handler, context: issued.context },
+              replyTo: { instanceId, processId: process.id, correlationKey, ack: issued.purpose === "compensation" ? "always" : "failure", purpose: issued.purpose, stepId: issued.stepId },
+              retry: issued.retry,
+            }),
+          );
+        }
+        await enqueueLogged(tx, log, outgoing, now);
+        await scheduleTimers(tx, version, process.id, process.context?.id ?? null, instanceId, correlationKey, correlationId, decision.timersToSet, now);
+        if (decision.timersToCancel.length > 0) {
+          await tx.query(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);
+        }
+        if (log.enqueued) await notifyWorkers(tx, rt.sql);
+
+        for (const timer of decision.timersToSet) {
+          log.inspection.push({ kind: "timer.set", at: log.at, boardId: version.boardId, instanceId, timerId: timer.timerId, timerKind: timer.kind, stepId: timer.stepId, fireAt: timer.fireAt });
+        }
+        for (const record of decision.records) {
+          if (record.type === "$TimerCancelled") {
+            log.inspection.push({ kind: "timer.cancelled", at: log.at, boardId: version.boardId, instanceId, timerId: record.data.timerId, reason: record.data.reason });
+          }
+          if (record.type === "$StatusChanged") {
+            log.inspection.push({
+              kind: "instance.status-changed",
+              at: log.at,
+              boardId: version.boardId,
+              versionId: version.id,
+              instanceId,
+              processId: process.id,
+              correlationKey,
+              correlationId,
+              from: record.data.from,
+              to: record.data.to,
+              reason: record.data.reason,
+            });
+          }
+        }
+        return { outcome: "accepted", reason: null, events: decision.records.map((record) => record.type), log, next: log.next };
+      });
+    } catch (error) {
+      if ((error instanceof ConcurrencyError || error instanceof AppendRaceError) && attempt < MAX_CONFLICT_RETRIES) continue;
+      throw error;
+    }
+  }
+}
+
+async function saveInstanceRow(
+  tx: SqlQueryable,
+  version: LoadedVersion,
+  processId: string,
+  stuckAfterMs: number,
+  instanceId: string,
+  correlationKey: string,
+  state: ProcessState,
+  streamVersion: number,
+  now: Date,
+): Promise<void> {
+  if (state.status === "idle") return;
+  await tx.query(
+    `INSERT INTO runtime_instances (id, board_id, version_id, process_id, correlation_key, correlation_id, status, reason, started_at, updated_at, last_activity_at, stuck_after_ms, stream_version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
+     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at,
+       last_activity_at = EXCLUDED.last_activity_at, stream_version = EXCLUDED.stream_version`,
+    [instanceId, version.boardId, version.id, processId, correlationKey, state.correlationId ?? instanceId, state.status, state.reason, state.startedAt ?? now.toISOString(), now, stuckAfterMs, streamVersion],
+  );
+}
+
+async function scheduleTimers(
+  tx: SqlQueryable,
+  version: LoadedVersion,
+  processId: string,
+  contextId: string | null,
+  instanceId: string,
+  correlationKey: string,
+  correlationId: string,
+  timers: readonly ActiveTimer[],
+  now: Date,
+): Promise<void> {
+  if (timers.length === 0) return;
+  const rows = timers.map((timer) => ({
+    id: timer.timerId,
+    kind: timer.kind,
+    step_id: timer.stepId,
+    timer_element_id: timer.timer?.id ?? null,
+    fire_at: timer.fireAt,
+    metadata: { correlationKey, correlationId, trigger: timer.trigger.event, timer: timer.timer },
+  }));
+  await tx.query(
+    `INSERT INTO runtime_timers (id, board_id, version_id, process_id, instance_id, context_id, kind, step_id, timer_element_id, fire_at, metadata, created_at)
+     SELECT r.id, $2, $3, $4, $5, $6, r.kind, r.step_id, r.timer_element_id, r.fire_at, r.metadata, $7
+     FROM jsonb_to_recordset($1::text::jsonb) AS r(id text, kind text, step_id text, timer_element_id text, fire_at timestamptz, metadata jsonb)
+     ON CONFLICT (id) DO NOTHING`,
+    [JSON.stringify(rows), version.boardId, version.id, processId, instanceId, contextId, now],
+  );
+}

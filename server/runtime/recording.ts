@@ -1,0 +1,220 @@
+/**
+ * Shared by the handlers: stored-event metadata, appending domain events and routing them in the
+ * caller's transaction, the inbox check, and the list of notifications to send after commit.
+ */
+import type { SqlQueryable } from "../db/sql.ts";
+import type { ElementRef, EventDefinition } from "../definition/v1.ts";
+import { appendToStream, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
+import type { MessageMeta, Payload } from "./core/types.ts";
+import type { Committed } from "./context.ts";
+import type { InspectionEvent } from "./inspection.ts";
+import { enqueue, messageRef, type Handoff, type NewOutboxMessage, type OutboxMessage } from "./outbox.ts";
+import { routeEvent } from "./routing.ts";
+import type { LoadedVersion } from "./versions.ts";
+
+/** What every event the runtime stores says about itself, beyond the event store's own fields. */
+export interface RuntimeEventMetadata {
+  messageId: string;
+  correlationId: string;
+  causationId: string;
+  definitionId: string;
+  definitionVersion: number;
+  versionId: string;
+  /** The bounded context's name (the event store's context streams are by name). */
+  context?: string;
+  contextId?: string;
+  /** The definition element the event is (absent for the runtime's own records). */
+  elementId?: string;
+  instanceId?: string;
+  [key: string]: unknown;
+}
+
+export function eventMetadata(
+  version: LoadedVersion,
+  fields: { messageId: string; correlationId: string; causationId: string; context?: ElementRef | null; elementId?: string; instanceId?: string },
+): RuntimeEventMetadata {
+  return {
+    messageId: fields.messageId,
+    correlationId: fields.correlationId,
+    causationId: fields.causationId,
+    definitionId: version.boardId,
+    definitionVersion: version.version,
+    versionId: version.id,
+    ...(fields.context ? { context: fields.context.name, contextId: fields.context.id } : {}),
+    ...(fields.elementId ? { elementId: fields.elementId } : {}),
+    ...(fields.instanceId ? { instanceId: fields.instanceId } : {}),
+  };
+}
+
+/** Collects what a transaction did, to announce once it committed. */
+export class CommitLog implements Committed {
+  inspection: InspectionEvent[] = [];
+  enqueued = false;
+  appended = false;
+  /** The first message this transaction queues is claimed for the worker that ran it. */
+  handoff: Handoff | null = null;
+  /** That message, once queued and claimed: the worker handles it next. */
+  next: OutboxMessage | null = null;
+
+  constructor(private readonly now: Date) {}
+
+  get at(): string {
+    return this.now.toISOString();
+  }
+
+  appendedEvents(version: LoadedVersion, streamId: string, events: readonly NewEvent[], result: AppendResult): void {
+    if (result.duplicate) return;
+    this.appended = true;
+    events.forEach((event, index) => {
+      const metadata = event.metadata as RuntimeEventMetadata;
+      this.inspection.push({
+        kind: "message.appended",
+        at: this.at,
+        boardId: version.boardId,
+        versionId: version.id,
+        streamId,
+        position: result.positions[index]!,
+        messageId: metadata.messageId,
+        type: event.type,
+        correlationId: metadata.correlationId,
+        causationId: metadata.causationId,
+        context: metadata.context ?? null,
+      });
+    });
+  }
+
+  queued(messages: readonly NewOutboxMessage[], ids: readonly number[]): void {
+    if (messages.length === 0) return;
+    this.enqueued = true;
+    messages.forEach((message, index) => this.inspection.push({ kind: "message.queued", at: this.at, ...messageRef({ ...message, id: ids[index]! }) }));
+  }
+}
+
+export async function enqueueLogged(tx: SqlQueryable, log: CommitLog, messages: readonly NewOutboxMessage[], now: Date): Promise<void> {
+  if (messages.length === 0) return;
+  const handoff = log.next === null ? (log.handoff ?? undefined) : undefined;
+  const { ids, handedOff } = await enqueue(tx, messages, now, handoff);
+  log.queued(messages, ids);
+  if (handedOff) {
+    log.next = handedOff;
+    log.handoff = null;
+  }
+}
+
+export interface DomainEventToRecord {
+  definition: EventDefinition;
+  payload: Payload;
+  messageId: string;
+  context: ElementRef | null;
+}
+
+/**
+ * Appends domain events to one stream and writes the deliveries they cause, in `tx`. A duplicate
+ * append (all message ids already stored) writes and routes nothing.
+ */
+export async function recordDomainEvents(
+  tx: SqlQueryable,
+  log: CommitLog,
+  version: LoadedVersion,
+  streamId: string,
+  events: readonly DomainEventToRecord[],
+  chain: { correlationId: string; causationId: string; occurredAt: string },
+  options: { expectedVersion: ExpectedVersion; now: Date },
+): Promise<AppendResult> {
+  const newEvents: NewEvent[] = events.map((event) => ({
+    type: event.definition.name,
+    data: event.payload,
+    metadata: eventMetadata(version, {
+      messageId: event.messageId,
+      correlationId: chain.correlationId,
+      causationId: chain.causationId,
+      context: event.context ?? event.definition.context,
+      elementId: event.definition.id,
+    }),
+  }));
+  const result = await appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
+  log.appendedEvents(version, streamId, newEvents, result);
+  if (result.duplicate) return result;
+  const deliveries: NewOutboxMessage[] = [];
+  for (const [index, event] of events.entries()) {
+    const meta: MessageMeta = {
+      messageId: event.messageId,
+      messageName: event.definition.name,
+      correlationId: chain.correlationId,
+      causationId: chain.causationId,
+      occurredAt: chain.occurredAt,
+      version: result.nextExpectedVersion - events.length + index + 1,
+    };
+    deliveries.push(...(await routeEvent(version, { definition: event.definition, payload: event.payload, meta })));
+  }
+  await enqueueLogged(tx, log, deliveries, options.now);
+  return result;
+}
+
+/**
+ * The first statement of every handler: takes the outbox row (when the delivery holds a claim)
+ * and notes the message in the consumer's inbox, in one round trip. `claimed` is false when the
+ * claim was lost; `fresh` is false when the consumer handled the message before.
+ */
+export async function takeAndClaimInbox(
+  tx: SqlQueryable,
+  claim: { outboxId: number; token: string } | null,
+  consumer: string,
+  messageId: string,
+  now: Date,
+): Promise<{ claimed: boolean; fresh: boolean }> {
+  if (claim === null) return { claimed: true, fresh: await claimInbox(tx, consumer, messageId, now) };
+  const { rows } = await tx.query<{ taken: number; fresh: number }>(
+    `WITH taken AS (DELETE FROM runtime_outbox WHERE id = $1 AND claim_token = $2 RETURNING 1),
+       fresh AS (INSERT INTO runtime_inbox (consumer, message_id, handled_at) SELECT $3, $4, $5 WHERE EXISTS (SELECT 1 FROM taken)
+         ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1)
+     SELECT (SELECT count(*) FROM taken)::int AS taken, (SELECT count(*) FROM fresh)::int AS fresh`,
+    [claim.outboxId, claim.token, consumer, messageId, now],
+  );
+  return { claimed: rows[0]!.taken === 1, fresh: rows[0]!.fresh === 1 };
+}
+
+/**
+ * Like takeAndClaimInbox, but only looks at the inbox: the handler notes the message (with its
+ * outcome) at the end, with recordInbox, saving a statement.
+ */
+export async function takeAndCheckInbox(
+  tx: SqlQueryable,
+  claim: { outboxId: number; token: string } | null,
+  consumer: string,
+  messageId: string,
+): Promise<{ claimed: boolean; seen: boolean }> {
+  const { rows } = await tx.query<{ taken: number; seen: boolean }>(
+    `WITH taken AS (DELETE FROM runtime_outbox WHERE id = $1 AND claim_token = $2 RETURNING 1)
+     SELECT (SELECT count(*) FROM taken)::int AS taken, EXISTS (SELECT 1 FROM runtime_inbox WHERE consumer = $3 AND message_id = $4) AS seen`,
+    [claim?.outboxId ?? 0, claim?.token ?? "", consumer, messageId],
+  );
+  return { claimed: claim === null || rows[0]!.taken === 1, seen: rows[0]!.seen };
+}
+
+/** Another delivery of the same message committed first (seen at the end of a handling): retry to find out. */
+export class InboxRaceError extends Error {
+  override name = "InboxRaceError";
+}
+
+/** Notes the message as handled by `consumer`, with its outcome; throws InboxRaceError if it already is. */
+export async function recordInbox(tx: SqlQueryable, consumer: string, messageId: string, now: Date, outcome: unknown): Promise<void> {
+  const { rows } = await tx.query(
+    `INSERT INTO runtime_inbox (consumer, message_id, handled_at, outcome) VALUES ($1, $2, $3, $4::text::jsonb) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted`,
+    [consumer, messageId, now, JSON.stringify(outcome)],
+  );
+  if (rows.length === 0) throw new InboxRaceError(`${consumer} handled ${messageId} concurrently`);
+}
+
+/** Marks the message handled by `consumer`; false when it was handled before (a duplicate delivery). */
+export async function claimInbox(tx: SqlQueryable, consumer: string, messageId: string, now: Date): Promise<boolean> {
+  const { rows } = await tx.query(
+    `INSERT INTO runtime_inbox (consumer, message_id, handled_at) VALUES ($1, $2, $3) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted`,
+    [consumer, messageId, now],
+  );
+  return rows.length === 1;
+}
+
+export async function recordInboxOutcome(tx: SqlQueryable, consumer: string, messageId: string, outcome: unknown): Promise<void> {
+  await tx.query(`UPDATE runtime_inbox SET outcome = $3::text::jsonb WHERE consumer = $1 AND message_id = $2`, [consumer, messageId, JSON.stringify(outcome)]);
+}

@@ -1,0 +1,60 @@
+/** The templates Sagaboard ships, as builder functions; index.ts turns them into placed boards. */
+import type { BoardBuilder } from "./builder.ts";
+import { batchAllocation } from "./batch-allocation.ts";
+import { insuranceQuoteChoreography } from "./insurance-quote-choreography.ts";
+import { insuranceQuote } from "./insurance-quote.ts";
+import { orderFulfilment } from "./order-fulfilment.ts";
+import { productCatalogCqrs } from "./product-catalog-cqrs.ts";
+import { userRegistration } from "./user-registration.ts";
+
+export interface TemplateSource {
+  id: string;
+  name: string;
+  description: string;
+  build: (board: BoardBuilder) => void;
+}
+
+export const templateSources: TemplateSource[] = [
+  {
+    id: "insurance-quote",
+    name: "Application Premium Process",
+    description:
+      "Insurance quote, orchestrated: a process manager in Underwriting turns ApplicationSubmitted into AssessRisk (Risk), RiskAssessed into CalculateRate (Rate) and RateCalculated into GenerateQuote, until QuoteGenerated completes it.",
+    build: insuranceQuote,
+  },
+  {
+    id: "user-registration",
+    name: "User registration",
+    description:
+      "Event-sourced users: RegisterUser and UpdatePassword on a User aggregate, with optimistic concurrency on UpdatePassword's originalVersion and a user directory on the read side.",
+    build: userRegistration,
+  },
+  {
+    id: "insurance-quote-choreography",
+    name: "Application Premium Process (choreographed)",
+    description:
+      "The insurance quote without a process manager: Risk reacts to ApplicationSubmitted, Rate to RiskAssessed and Underwriting to RateCalculated, each translating the event into its own command.",
+    build: insuranceQuoteChoreography,
+  },
+  {
+    id: "order-fulfilment",
+    name: "Order fulfilment",
+    description:
+      "Orders, Inventory, Payments and Shipping react to each other's events; only Orders confirms or rejects an order, a failed payment releases the reserved stock, and Orders keeps its own view of stock from Inventory's events.",
+    build: orderFulfilment,
+  },
+  {
+    id: "product-catalog-cqrs",
+    name: "Product catalog (CQRS over NATS)",
+    description:
+      "A Catalog write model publishes product.inserted on NATS; the Storefront projects its own product list; supplier products arrive on a subject read by a queue group.",
+    build: productCatalogCqrs,
+  },
+  {
+    id: "batch-allocation",
+    name: "Batch allocation (Redis)",
+    description:
+      "change_batch_quantity messages from Redis become ChangeBatchQuantity; lines that no longer fit are reallocated, and every Allocated is published on the line_allocated channel.",
+    build: batchAllocation,
+  },
+];
