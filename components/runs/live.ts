@@ -8,12 +8,12 @@
  */
 import { skipToken } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useTRPC } from "@/components/trpc/client.tsx";
 import type { CloudEvent } from "./cloud-events.ts";
 import { mergeByPosition } from "./live-merge.ts";
 
-export type LiveState = "connecting" | "live" | "reconnecting" | "failed" | "off";
+export type LiveState = "connecting" | "live" | "reconnecting" | "offline" | "failed" | "off";
 
 function liveStateOf(status: "idle" | "connecting" | "pending" | "error", hasError: boolean, started: boolean): LiveState {
   switch (status) {
@@ -30,6 +30,24 @@ function liveStateOf(status: "idle" | "connecting" | "pending" | "error", hasErr
       throw new Error(`unknown subscription status ${String(unknownStatus)}`);
     }
   }
+}
+
+function subscribeToConnectivity(onChange: () => void): () => void {
+  window.addEventListener("online", onChange);
+  window.addEventListener("offline", onChange);
+  return () => {
+    window.removeEventListener("online", onChange);
+    window.removeEventListener("offline", onChange);
+  };
+}
+
+/** The browser's own view of the network: an open stream may not notice a lost network for minutes. */
+function useOnline(): boolean {
+  return useSyncExternalStore(
+    subscribeToConnectivity,
+    () => navigator.onLine,
+    () => true,
+  );
 }
 
 export interface LiveSubscription {
@@ -74,8 +92,14 @@ export function useLiveEvents(stream: string | null, after: string | null, onEve
   );
   useEffect(() => flush, [flush]);
 
+  const online = useOnline();
+  const { status, reset } = subscription;
+  useEffect(() => {
+    if (online && status === "error") reset();
+  }, [online, status, reset]);
+
   return {
-    state: liveStateOf(subscription.status, subscription.error !== null, started),
+    state: online ? liveStateOf(status, subscription.error !== null, started) : "offline",
     error: subscription.error?.message ?? null,
     restart: subscription.reset,
   };

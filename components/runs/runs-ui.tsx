@@ -46,6 +46,7 @@ const LIVE_TEXT: Record<LiveSubscription["state"], string> = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
+  offline: "Offline — resumes when back",
   failed: "Disconnected",
   off: "Not live",
 };
