@@ -67,6 +67,36 @@ describe("payload forms", () => {
     expect(first.payload.tags).toHaveLength(1);
   });
 
+  it("fills names, dates, postcodes and amounts with values a person would type", () => {
+    const applicant = {
+      type: "object" as const,
+      required: ["firstName", "lastName", "dateOfBirth", "postcode", "email", "deductible", "sumInsured", "phoneNumber"],
+      properties: {
+        firstName: { type: "string" as const },
+        lastName: { type: "string" as const },
+        dateOfBirth: { type: "string" as const, description: "YYYY-MM-DD" },
+        postcode: { type: "string" as const },
+        email: { type: "string" as const },
+        phoneNumber: { type: "string" as const },
+        deductible: { type: "number" as const },
+        sumInsured: { type: "number" as const },
+      },
+    };
+    const fields = formFields(applicant);
+    for (const seed of [1, 7, 4242]) {
+      const { payload, errors } = readForm(applicant, fields, sampleForm(fields, seed, new Date("2026-11-23T09:00:00Z")));
+      expect(errors).toEqual({});
+      expect(payload.firstName).toMatch(/^\p{Lu}\p{Ll}+$/u);
+      expect(payload.lastName).toMatch(/^\p{Lu}\p{Ll}+$/u);
+      expect(payload.dateOfBirth).toMatch(/^(19|20)\d\d-\d\d-\d\d$/);
+      expect(Number.isNaN(Date.parse(String(payload.dateOfBirth)))).toBe(false);
+      expect(payload.postcode).toMatch(/^\d{5}$/);
+      expect(payload.email).toMatch(/^[a-z.]+\d+@example\.com$/);
+      expect(payload.phoneNumber).toMatch(/^\+49 30 \d{7}$/);
+      expect(payload.deductible as number).toBeLessThan(payload.sumInsured as number);
+    }
+  });
+
   it("edits nested and list values by path", () => {
     const fields = formFields(schema);
     let draft = setDraftAt(emptyForm(fields), "address.city", "Oslo");

@@ -90,21 +90,71 @@ export function localDateTimeInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-const words = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+const pick = <T,>(values: readonly T[], seed: number): T => values[seed % values.length]!;
+
+const FIRST_NAMES = ["Ada", "Grace", "Alan", "Mei", "Sofia", "Omar", "Yuki", "Lars", "Amara", "Diego"] as const;
+const LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Chen", "García", "Haddad", "Sato", "Nilsson", "Okafor", "Rossi"] as const;
+const CITIES = ["Berlin", "Lisbon", "Oslo", "Lyon", "Utrecht", "Porto", "Graz", "Turku"] as const;
+const STREETS = ["Harbour Street", "Linden Allee", "Mill Lane", "Rua das Flores", "Kings Road"] as const;
+const PRODUCTS = ["Desk lamp", "Oak chair", "Wool blanket", "Tea kettle", "Bookshelf", "Floor rug"] as const;
+
+/** `dateOfBirth` → ["date", "of", "birth"]: names are matched by their words, not substrings. */
+const nameWords = (name: string): string[] =>
+  name
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .split(/[\s_\-.]+/)
+    .filter(Boolean)
+    .map((word) => word.toLowerCase());
+
+const asciiLower = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
+const isoDate = (date: Date) => date.toISOString().slice(0, 10);
+
+function sampleText(field: FormField & { kind: "text" }, seed: number, now: Date): string {
+  const name = nameWords(field.name);
+  const has = (...candidates: string[]) => candidates.some((candidate) => name.includes(candidate));
+  const last = name[name.length - 1] ?? "";
+  if (has("email")) return `${asciiLower(pick(FIRST_NAMES, seed))}.${asciiLower(pick(LAST_NAMES, seed + 3))}${seed}@example.com`;
+  if (has("phone", "mobile")) return `+49 30 ${String(1_000_000 + ((seed * 4_241) % 8_999_999))}`;
+  if (["id", "ref", "key", "number", "reference"].includes(last) || field.name.endsWith("ref") || field.name.endsWith("Id")) return `${field.name}-${seed}`;
+  if (has("first", "given")) return pick(FIRST_NAMES, seed);
+  if (has("last", "surname", "family")) return pick(LAST_NAMES, seed + 3);
+  if (has("birth")) return isoDate(new Date(Date.UTC(1950 + (seed % 50), seed % 12, 1 + (seed % 28))));
+  if (has("date", "day") || /YYYY-MM-DD/.test(field.description ?? "")) return isoDate(now);
+  if (has("postcode", "zip", "postal")) return String(10_000 + ((seed * 7_919) % 89_999));
+  if (has("city", "town")) return pick(CITIES, seed);
+  if (has("street", "address", "line")) return `${1 + (seed % 120)} ${pick(STREETS, seed)}`;
+  if (has("country")) return pick(["DE", "PT", "NO", "FR", "NL"], seed);
+  if (has("currency")) return "EUR";
+  if (has("sku", "code")) return `SKU-${String(100 + (seed % 900))}`;
+  if (has("product", "item", "title")) return pick(PRODUCTS, seed);
+  if (has("reason", "comment", "note", "description")) return "Requested by the customer";
+  if (has("name")) return `${pick(FIRST_NAMES, seed)} ${pick(LAST_NAMES, seed + 3)}`;
+  return `${name.join(" ")} ${seed}`;
+}
+
+function sampleNumber(field: FormField, seed: number): number {
+  const name = nameWords(field.name);
+  const has = (...candidates: string[]) => candidates.some((candidate) => name.includes(candidate));
+  if (has("deductible", "excess")) return pick([250, 500, 1_000, 2_500], seed);
+  if (has("insured", "coverage", "cover", "limit")) return 50_000 + (seed % 20) * 25_000;
+  if (has("rate", "ratio", "share", "percentage", "percent")) return Math.round(((seed % 95) + 1) / 10) / 10;
+  if (has("score")) return seed % 101;
+  if (has("age")) return 18 + (seed % 60);
+  if (has("quantity", "qty", "count", "units")) return 1 + (seed % 9);
+  if (has("price", "amount", "total", "premium", "cost", "fee")) return Math.round((20 + ((seed * 37) % 480)) * 100) / 100 + 0.99;
+  return 100 + (seed % 900);
+}
 
 /** Plausible values, different for each seed, so that each generated instance gets its own key. */
 export function sampleDraft(field: FormField, seed: number, now: Date): Draft {
   switch (field.kind) {
-    case "text": {
-      const lower = field.name.toLowerCase();
-      if (lower.includes("email")) return `customer${seed}@example.com`;
-      if (lower.endsWith("id") || lower.endsWith("ref") || lower.endsWith("key")) return `${field.name}-${seed}`;
-      return `${words(field.name)} ${seed}`;
-    }
+    case "text":
+      return sampleText(field, seed, now);
     case "number":
-      return String(100 + (seed % 900) + 0.5);
+      return String(sampleNumber(field, seed));
     case "integer":
-      return String(1 + (seed % 99));
+      return String(Math.round(sampleNumber(field, seed)));
     case "boolean":
       return seed % 2 === 0;
     case "dateTime":
