@@ -19,6 +19,24 @@ const postgresUrl = z.string().refine(
   { error: "must be a URL like postgresql://user@host:5432/database" },
 );
 
+const redisUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { error: "must be a URL like redis://host:6379" },
+);
+
+/** NATS takes a comma-separated list of servers: `host:port` or `nats://host:port`. */
+const natsServers = z.string().refine(
+  (value) => value.split(",").every((server) => /^(nats|tls|wss?):\/\/[^\s/:]+(:\d{1,5})?\/?$|^[^\s/:]+(:\d{1,5})?$/.test(server.trim())),
+  { error: "must be host:port or nats://host:port, comma-separated for several servers" },
+);
+
 const flag = z
   .enum(["", "0", "1", "true", "false"], { error: "must be 1 or 0" })
   .transform((value) => value === "1" || value === "true");
@@ -35,6 +53,14 @@ export const envSchema = z.object({
     .min(1024, "must be at least 1024")
     .default(1024 * 1024),
   SAGABOARD_NO_EXAMPLES: flag.default(false),
+  SAGABOARD_REDIS_URL: redisUrl.default("redis://127.0.0.1:6379"),
+  SAGABOARD_NATS_URL: natsServers.default("127.0.0.1:4222"),
+  SAGABOARD_WORKER_CONCURRENCY: z.coerce
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be between 1 and 256")
+    .max(256, "must be between 1 and 256")
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

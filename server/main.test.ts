@@ -25,6 +25,9 @@ describe("npm start with bad configuration", () => {
     [{ DATABASE_URL: "postgresql://127.0.0.1:1/test" }, /^sagaboard: DATABASE_URL postgresql:\/\/127\.0\.0\.1:1\/test cannot be reached: connection refused/],
     [{ PORT: "seventy" }, /^sagaboard: PORT must be a number/],
     [{ SAGABOARD_TOKEN: "short" }, /^sagaboard: SAGABOARD_TOKEN must be at least 16 characters/],
+    [{ SAGABOARD_REDIS_URL: "127.0.0.1:6379" }, /^sagaboard: SAGABOARD_REDIS_URL must be a URL like redis:\/\/host:6379/],
+    [{ SAGABOARD_NATS_URL: "nats://a b" }, /^sagaboard: SAGABOARD_NATS_URL must be host:port or nats:\/\/host:port/],
+    [{ SAGABOARD_WORKER_CONCURRENCY: "0" }, /^sagaboard: SAGABOARD_WORKER_CONCURRENCY must be between 1 and 256/],
   ])("%o gives one clear line and a non-zero exit", (env, message) => {
     const result = startWith({ SAGABOARD_DATA_DIR: dataDir(), ...env });
     expect(result.status).toBe(1);

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const runtimeWorker = startInProcessWorker(storage);
   // ——— buses: Redis/NATS transports and inbound subscriptions wherever a worker runs ———
   const busConnections = runtimeWorker
-    ? startBusConnections({ runtime: getRuntime(storage), ...busEnvironment(), onError: (error) => process.stderr.write(`sagaboard buses: ${(error as Error)?.message ?? String(error)}\n`) })
+    ? startBusConnections({ runtime: getRuntime(storage), ...busEnvironment(env), onError: (error) => process.stderr.write(`sagaboard buses: ${(error as Error)?.message ?? String(error)}\n`) })
     : null;
   if (!env.SAGABOARD_NO_EXAMPLES) {
     const seeded = await seedExamples(storage).catch((error: Error) => {

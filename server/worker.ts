@@ -19,20 +19,13 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
-function concurrency(): number | undefined {
-  const raw = process.env.SAGABOARD_WORKER_CONCURRENCY?.trim();
-  if (!raw) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 256) throw new ConfigError(`SAGABOARD_WORKER_CONCURRENCY must be a whole number from 1 to 256 (got ${JSON.stringify(raw)})`);
-  return value;
-}
 
 async function main(): Promise<void> {
   const env = parseEnv();
   if (!env.DATABASE_URL) {
     throw new ConfigError("npm run worker needs DATABASE_URL (PostgreSQL); with the embedded database the worker runs inside the app (npm start)");
   }
-  const workers = concurrency();
+  const workers = env.SAGABOARD_WORKER_CONCURRENCY;
   const storage = await openStorage({ databaseUrl: env.DATABASE_URL, dataDir: env.SAGABOARD_DATA_DIR });
   const runtime = getRuntime(storage);
   const worker = runtime.startWorker({
@@ -46,7 +39,7 @@ async function main(): Promise<void> {
   });
   // ———
 
-  const buses = startBusConnections({ runtime, ...busEnvironment(), onError: (error) => process.stderr.write(`sagaboard buses: ${(error as Error)?.message ?? String(error)}\n`) });
+  const buses = startBusConnections({ runtime, ...busEnvironment(env), onError: (error) => process.stderr.write(`sagaboard buses: ${(error as Error)?.message ?? String(error)}\n`) });
 
   let closing = false;
   const shutdown = async () => {

@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import pg from "pg";
 import type { Sql } from "../db/sql.ts";
+import type { Env } from "../env.ts";
 import type { BindingDefinition, ExternalSystemDefinition } from "../definition/v1.ts";
 import { asRuntimeError, registerTransport, type DeliverableBinding, type ExternalTransport, type OutgoingCloudEvent, type Runtime } from "../runtime/index.ts";
 import type { LoadedVersion } from "../runtime/versions.ts";
@@ -483,6 +484,6 @@ export function startBusConnections(options: BusConnectionsOptions): BusConnecti
   return connections;
 }
 
-export function busEnvironment(source: Record<string, string | undefined> = process.env): { redisUrl: string; natsServers: string } {
-  return { redisUrl: source.SAGABOARD_REDIS_URL?.trim() || "redis://127.0.0.1:6379", natsServers: source.SAGABOARD_NATS_URL?.trim() || "127.0.0.1:4222" };
+export function busEnvironment(env: Pick<Env, "SAGABOARD_REDIS_URL" | "SAGABOARD_NATS_URL">): { redisUrl: string; natsServers: string } {
+  return { redisUrl: env.SAGABOARD_REDIS_URL, natsServers: env.SAGABOARD_NATS_URL };
 }
