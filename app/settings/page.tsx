@@ -1,3 +1,4 @@
+import { BusConnections } from "@/components/shell/bus-connections.tsx";
 import { SystemFacts } from "@/components/shell/system-facts.tsx";
 
 export default function SettingsPage() {
@@ -7,6 +8,10 @@ export default function SettingsPage() {
       <section className="card">
         <h2>System</h2>
         <SystemFacts />
+      </section>
+      <section className="card">
+        <h2>Message buses</h2>
+        <BusConnections />
       </section>
     </div>
   );
