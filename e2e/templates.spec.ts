@@ -67,11 +67,30 @@ for (const templateName of ["Application Premium Process", "Application Premium 
   });
 }
 
-test("Order fulfilment: a placed order is confirmed and shipped, and its instance completes", async ({ page }) => {
+/** What Orders' own view of stock shows for a SKU; null until its projector has the row. */
+async function stockOnHand(request: APIRequestContext, boardId: string, sku: string): Promise<number | null> {
+  const input = { projection: `${boardId}.StockLevels`, filter: [{ field: "sku", op: "eq", value: sku }] };
+  const response = await request.get(`/api/trpc/eventstore.readModel?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
+  // Not found until the deployed version's projector has started.
+  if (!response.ok()) return null;
+  const rows = (await response.json()).result.data.json.rows as { data: { onHand: number } }[];
+  return rows[0]?.data.onHand ?? null;
+}
+
+test("Order fulfilment: an order within restocked stock is confirmed and shipped, one beyond it is rejected up front", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "Order fulfilment");
+  const sku = `LAMP-${randomUUID().slice(0, 8)}`;
+  const restocked = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "RestockItem", payload: { sku, quantity: 5 } });
+  await commandSettles(page.request, restocked.messageId, "accepted");
+  await expect.poll(() => stockOnHand(page.request, boardId, sku), { timeout: 30_000, intervals: [250, 500, 1000] }).toBe(5);
+
   const orderId = `o-${randomUUID().slice(0, 8)}`;
-  await mutate(page.request, "runtime.sendCommand", { boardId, name: "PlaceOrder", payload: { orderId, customerId: "c-1", lines: [{ sku: "LAMP", quantity: 2, unitPrice: 40 }] } });
+  await mutate(page.request, "runtime.sendCommand", { boardId, name: "PlaceOrder", payload: { orderId, customerId: "c-1", lines: [{ sku, quantity: 2, unitPrice: 40 }] } });
   await instanceSettles(page.request, boardId, orderId, "completed");
+
+  const tooMany = `o-${randomUUID().slice(0, 8)}`;
+  await mutate(page.request, "runtime.sendCommand", { boardId, name: "PlaceOrder", payload: { orderId: tooMany, customerId: "c-1", lines: [{ sku, quantity: 6, unitPrice: 40 }] } });
+  await instanceSettles(page.request, boardId, tooMany, "failed");
 });
 
 test("User registration: a registration is accepted and a stale password update is rejected as a conflict", async ({ page }) => {
@@ -99,6 +118,11 @@ test("Product catalog: a product is inserted and the supplier feed is subscribed
       { timeout: 20_000 },
     )
     .toEqual([["nats", "subscribed"]]);
+
+  await page.goto("/settings");
+  const binding = page.getByTestId("bus-binding").filter({ hasText: boardId }).filter({ hasText: "inbound" });
+  await expect(binding).toHaveAttribute("data-state", "connected");
+  await expect(binding).toContainText("subscribed");
 });
 
 test("Batch allocation: an allocation is published as Allocated on the line_allocated Redis channel", async ({ page }) => {

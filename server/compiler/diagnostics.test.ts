@@ -389,6 +389,16 @@ const cases: Case[] = [
     field: "compensation",
   },
   {
+    code: "SB085",
+    what: "a rule reading a view of another context",
+    board: () =>
+      edited((_, node) => {
+        (node("payment").data as unknown as { rules: { condition?: string }[] }).rules[0]!.condition = "$view('Orders', command.orderId).paid";
+      }),
+    subject: { nodeId: "payment" },
+    field: "rules[0].condition",
+  },
+  {
     code: "SB084",
     what: "a read model without updates",
     board: () => orderBoard((board) => void board.readModel("sales", "empty-view", "EmptyView", { fields: [{ name: "orderId", type: "string" }], updates: [] })),
@@ -426,6 +436,61 @@ describe("diagnostics", () => {
     });
     const syntax = compileBoard(board, { id: "orders", name: "Orders" }).diagnostics.find((item) => item.code === "SB050");
     expect(syntax).toMatchObject({ nodeId: "request-payment", field: "condition", position: 16 });
+  });
+
+  describe("$view", () => {
+    const viewProblems = (edit: (node: (id: string) => BoardNode) => void) =>
+      compileBoard(
+        edited((_, node) => edit(node)),
+        { id: "orders", name: "Orders" },
+      ).diagnostics.filter((item) => item.code === "SB085");
+    const firstRule = (node: (id: string) => BoardNode, id: string) => (node(id).data as unknown as { rules: { condition?: string }[] }).rules[0]!;
+
+    it("is clean when a rule reads a view of its own context, in its condition and in an emitted event", () => {
+      const board = edited((_, node) => {
+        firstRule(node, "order").condition = "$not($view('Orders', command.orderId).paid)";
+        data(node("order")).rules[0]!.outcome.events[0]!.mapping.amount = "$view('Orders', command.orderId).amount";
+      });
+      const result = compileBoard(board, { id: "orders", name: "Orders" });
+      expect(result.diagnostics.map(formatDiagnostic)).toEqual([]);
+      expect(result.definition?.aggregates.find((aggregate) => aggregate.name === "Order")?.decisions[0]?.rules[0]?.condition?.source).toContain("$view('Orders'");
+    });
+
+    it("names the owner of a foreign view and says how to get its data into the reader's context", () => {
+      const [problem] = viewProblems((node) => void (firstRule(node, "payment").condition = "command.amount > $view(\"Orders\", command.orderId).amount"));
+      expect(problem).toMatchObject({
+        severity: "error",
+        nodeId: "payment",
+        field: "rules[0].condition",
+        position: 31, // JSONata positions point just after the token: the end of "Orders"
+        message: expect.stringContaining("reads Orders, a view of Sales, but Payment belongs to Payments"),
+        hint: "A context reads only its own views; subscribe a view in Payments to Sales's events.",
+      });
+    });
+
+    it("reports a view that does not exist, listing the context's own", () => {
+      const problems = viewProblems((node) => void (firstRule(node, "order").condition = "$view('Order', command.orderId).paid"));
+      expect(problems.map((item) => [item.message, item.hint])).toEqual([
+        [expect.stringContaining('reads the view "Order", but there is no read model of that name'), "Read models of Sales: Orders. A context reads only its own views."],
+      ]);
+    });
+
+    it("reports a computed view name, which cannot be checked", () => {
+      const problems = viewProblems((node) => void (firstRule(node, "order").condition = "$view('Ord' & 'ers', command.orderId).paid"));
+      expect(problems.map((item) => item.message)).toEqual([expect.stringContaining("with a computed name")]);
+    });
+
+    it("reports $view outside aggregate rules, even inside a filter", () => {
+      const problems = viewProblems((node) => {
+        data(node("request-payment")).condition = "$count(event[$view('Orders', orderId).paid]) = 0";
+        data(node("order")).idExpression = "$view('Orders', command.orderId).orderId";
+      });
+      expect(problems.map((item) => [item.nodeId, item.field])).toEqual([
+        ["order", "idExpression"],
+        ["request-payment", "condition"],
+      ]);
+      expect(problems[1]?.message).toContain("only aggregate rules can use; policies see nothing but");
+    });
   });
 
   it("reports a wrong enum literal and names the allowed values", () => {

@@ -46,6 +46,11 @@ export const diagnosticCatalogue = {
   SB082: { severity: "warning", title: "Timer not connected", description: "A timer needs an event that schedules it and a policy it fires." },
   SB083: { severity: "warning", title: "Compensation field cannot be filled", description: "A required field of a compensation or timeout command has no same-named field in the triggering event." },
   SB084: { severity: "warning", title: "Read model never updated", description: "The read model has no event updates." },
+  SB085: {
+    severity: "error",
+    title: "View read outside its context",
+    description: "$view() names no read model, a read model of another context, or is called outside an aggregate rule; a context reads only its own views.",
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof diagnosticCatalogue;

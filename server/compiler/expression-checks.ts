@@ -7,8 +7,10 @@ import {
   nondeterministicFunctions,
   resolveReference,
   shapeOfPayload,
+  VIEW_FUNCTION,
   type FieldReference,
   type ValueShape,
+  type ViewRead,
 } from "../definition/expression-analysis.ts";
 import { parseExpression, type CompiledExpression } from "../definition/expressions.ts";
 import { expressionInputs, metaFields, type ExpressionInput } from "../definition/v1.ts";
@@ -140,7 +142,57 @@ export class ExpressionChecker {
       }
     }
     this.checkReferences(site, text, facts.references, options.missingFieldCode ?? "SB043");
+    this.checkViewReads(site, text, facts.viewReads);
     return parsed.compiled;
+  }
+
+  /**
+   * `$view(name, key)` exists only in aggregate rules, and reads only read models of the
+   * aggregate's own context: other contexts' state reaches it as events it projects itself.
+   */
+  private checkViewReads(site: ExpressionSite, text: string, reads: readonly ViewRead[]): void {
+    const reported = new Set<string>();
+    const report = (position: number, message: string, hint: string) => {
+      if (reported.has(`${position}\u0000${message}`)) return;
+      reported.add(`${position}\u0000${message}`);
+      this.diagnostics.push(diagnostic("SB085", { nodeId: site.nodeId, field: site.field, position }, message, hint));
+    };
+    const aggregate = site.input === "decision" ? this.index.node(site.nodeId, "aggregate") : undefined;
+    const context = aggregate ? this.index.ownContext(aggregate) : undefined;
+    const contextName = context?.data.name ?? "no context";
+    for (const read of reads) {
+      if (!aggregate) {
+        report(
+          read.position,
+          `"${text}" calls $${VIEW_FUNCTION}(), which only aggregate rules can use; ${whereInput[site.input]} see nothing but ${expressionInputs[site.input].description}.`,
+          "Read views where a context decides: in a rule condition or an emitted event of one of its aggregates.",
+        );
+        continue;
+      }
+      const own = this.index.nodes.readModel.filter((readModel) => this.index.ownContext(readModel)?.id === context?.id);
+      const ownNames = own.map((readModel) => readModel.data.name);
+      const ownList = ownNames.length > 0 ? `Read models of ${contextName}: ${ownNames.join(", ")}.` : `${contextName} has no read models yet.`;
+      if (read.readModel === null) {
+        report(
+          read.position,
+          `"${text}" calls $${VIEW_FUNCTION}() with a computed name, so it cannot be checked that ${aggregate.data.name} reads a view of its own context.`,
+          `Name the read model with a string literal, e.g. $${VIEW_FUNCTION}('${ownNames[0] ?? "StockLevels"}', command.sku). ${ownList}`,
+        );
+        continue;
+      }
+      if (ownNames.includes(read.readModel)) continue;
+      const foreign = this.index.nodes.readModel.find((readModel) => readModel.data.name === read.readModel);
+      if (!foreign) {
+        report(read.position, `"${text}" reads the view "${read.readModel}", but there is no read model of that name.`, `${ownList} A context reads only its own views.`);
+        continue;
+      }
+      const owner = this.index.ownContext(foreign)?.data.name ?? "no context";
+      report(
+        read.position,
+        `"${text}" reads ${read.readModel}, a view of ${owner}, but ${aggregate.data.name} belongs to ${contextName}.`,
+        `A context reads only its own views; subscribe a view in ${contextName} to ${owner}'s events.`,
+      );
+    }
   }
 
   private checkReferences(site: ExpressionSite, text: string, references: readonly FieldReference[], missingFieldCode: DiagnosticCode): void {

@@ -31,6 +31,17 @@ export interface ExpressionFacts {
   references: FieldReference[];
   /** Names of the $functions the expression calls. */
   calls: string[];
+  /** Every `$view(name, key)` call; readModel is null when the name is not a string literal. */
+  viewReads: ViewRead[];
+}
+
+/** The runtime binds `$view(readModelName, key)` in aggregate rules: the row of one of the context's read models. */
+export const VIEW_FUNCTION = "view";
+
+export interface ViewRead {
+  readModel: string | null;
+  /** JSONata position of the name argument (or of the call when it has none). */
+  position: number;
 }
 
 const factsCache = new WeakMap<ExpressionNode, ExpressionFacts>();
@@ -39,7 +50,7 @@ const factsCache = new WeakMap<ExpressionNode, ExpressionFacts>();
 export function expressionFacts(ast: ExpressionNode): ExpressionFacts {
   const cached = factsCache.get(ast);
   if (cached) return cached;
-  const facts: ExpressionFacts = { references: [], calls: [] };
+  const facts: ExpressionFacts = { references: [], calls: [], viewReads: [] };
   visit(ast as ExpressionNode, true, facts);
   factsCache.set(ast, facts);
   return facts;
@@ -91,7 +102,7 @@ function visit(node: ExpressionNode | undefined, atRoot: boolean, facts: Express
       break;
     case "function":
     case "partial":
-      if (node.procedure?.type === "variable") facts.calls.push(String(node.procedure.value));
+      if (node.procedure?.type === "variable") noteCall(node, facts);
       else visit(node.procedure as ExpressionNode, atRoot, facts);
       for (const argument of node.arguments ?? []) visit(argument as ExpressionNode, atRoot, facts);
       break;
@@ -130,12 +141,21 @@ function visitGroup(node: ExpressionNode, facts: ExpressionFacts): void {
   }
 }
 
+function noteCall(node: ExpressionNode, facts: ExpressionFacts): void {
+  const name = String(node.procedure?.value);
+  facts.calls.push(name);
+  if (name !== VIEW_FUNCTION) return;
+  const first = node.arguments?.[0];
+  facts.viewReads.push({
+    readModel: first?.type === "string" ? String(first.value) : null,
+    position: first?.position ?? node.procedure?.position ?? node.position ?? 0,
+  });
+}
+
 /** Walks a subtree whose context is not the input object: only function calls are collected. */
 function visitInner(node: ExpressionNode | undefined, facts: ExpressionFacts): void {
   if (!node || typeof node !== "object") return;
-  if ((node.type === "function" || node.type === "partial") && node.procedure?.type === "variable") {
-    facts.calls.push(String(node.procedure.value));
-  }
+  if ((node.type === "function" || node.type === "partial") && node.procedure?.type === "variable") noteCall(node, facts);
   for (const value of Object.values(node)) {
     if (Array.isArray(value)) {
       for (const item of value) {

@@ -74,6 +74,17 @@ describe("evaluateExpression", () => {
     expect(await evaluateExpression("$number('not a number')", {}, limits)).toMatchObject({ ok: false, failure: "error", code: "D3030" });
   });
 
+  it("calls the async functions it is given for this evaluation only, within the time limit", async () => {
+    const row = async (key: string) => (key === "LAMP" ? { onHand: 3 } : undefined);
+    expect(await evaluateExpression("$row('LAMP').onHand + 1", {}, limits, { row })).toEqual({ ok: true, value: 4 });
+    expect(await evaluateExpression("$row('SOFA').onHand", {}, limits, { row })).toEqual({ ok: true, value: undefined });
+    expect(await evaluateExpression("$row('LAMP').onHand + 1", {}, limits)).toMatchObject({ ok: false, failure: "error", code: "T1006" });
+
+    const slow = () => new Promise((resolve) => setTimeout(() => resolve(1), 20));
+    const result = await evaluateExpression("$sum([1..50].($slow() + 1))", {}, { timeoutMs: 100, maxDepth: 200 }, { slow });
+    expect(result).toMatchObject({ ok: false, failure: "timeout", code: "D1012" });
+  });
+
   it("sees only its input: no JavaScript globals", async () => {
     expect(await evaluateExpression("process", {}, limits)).toEqual({ ok: true, value: undefined });
     expect(await evaluateExpression("$exists(globalThis)", {}, limits)).toEqual({ ok: true, value: false });

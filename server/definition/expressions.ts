@@ -118,14 +118,26 @@ function evaluatorFor(source: string, limits: EvaluationLimits): jsonata.Express
 const failureByCode: Record<string, EvaluationFailure> = { D1012: "timeout", D1011: "depth", D2015: "sequence", U1001: "depth" };
 
 /**
+ * Functions an evaluation may call besides JSONata's own, by name without the `$` (e.g. `view`).
+ * They may be async; the evaluation's time limit includes the time they take.
+ */
+export type ExpressionFunctions = Readonly<Record<string, (...args: never[]) => unknown>>;
+
+/**
  * Evaluates an expression against its input object within the given limits. Never throws: a
  * syntax error, a runaway expression or a failing function comes back as a failure.
  */
-export async function evaluateExpression(expression: CompiledExpression | string, input: unknown, limits: EvaluationLimits): Promise<EvaluationResult> {
+export async function evaluateExpression(
+  expression: CompiledExpression | string,
+  input: unknown,
+  limits: EvaluationLimits,
+  functions?: ExpressionFunctions,
+): Promise<EvaluationResult> {
   const parsed = typeof expression === "string" ? parseExpression(expression) : { ok: true as const, compiled: expression };
   if (!parsed.ok) return { ok: false, failure: "syntax", code: parsed.code, message: parsed.error, position: parsed.position };
   try {
-    const value: unknown = await evaluatorFor(parsed.compiled.source, limits).evaluate(input);
+    // Bindings live in a frame of this one evaluation, so the cached evaluator stays shared.
+    const value: unknown = await evaluatorFor(parsed.compiled.source, limits).evaluate(input, functions as Record<string, unknown> | undefined);
     return { ok: true, value: toJsonValue(value) };
   } catch (thrown) {
     if (thrown instanceof RangeError) {

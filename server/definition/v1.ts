@@ -32,7 +32,10 @@ export const expressionInputs = {
   /** An aggregate's id expression: names the stream a command goes to. */
   aggregateId: { roots: ["command", "meta"], description: "{ command: the command's payload, meta }" },
   /** Rule conditions and the fields of emitted events. */
-  decision: { roots: ["command", "state", "meta"], description: "{ command: the command's payload, state: the aggregate's current state, meta }" },
+  decision: {
+    roots: ["command", "state", "meta"],
+    description: "{ command: the command's payload, state: the aggregate's current state, meta }, and $view(readModel, key): a row of a read model of the aggregate's context",
+  },
   /** How an event changes aggregate state; must be pure (replay gives the same state). */
   evolution: { roots: ["event", "state"], description: "{ event: the event's payload, state: the state before the event }" },
   /** Read model key and field updates; `view` is absent while the key is computed. */

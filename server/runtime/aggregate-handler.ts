@@ -8,19 +8,21 @@ import { randomUUID } from "node:crypto";
  */
 import { createHash } from "node:crypto";
 import type { SqlQueryable } from "../db/sql.ts";
-import type { AggregateDefinition } from "../definition/v1.ts";
-import { AppendRaceError, appendToStream, ConcurrencyError, NotFoundError, readStream, saveSnapshot, type NewEvent } from "../eventstore/index.ts";
+import type { AggregateDefinition, ReadModelDefinition } from "../definition/v1.ts";
+import { AppendRaceError, appendToStream, ConcurrencyError, getReadModelRow, NotFoundError, readStream, saveSnapshot, type NewEvent } from "../eventstore/index.ts";
 import { aggregateDecider, type AggregateDecider, type AggregateState } from "./core/aggregate.ts";
 import { evaluateKey } from "./core/expressions.ts";
 import { derivedId } from "./core/ids.ts";
 import { payloadViolations } from "./core/payload-schema.ts";
 import type { MessageMeta } from "./core/types.ts";
+import type { ViewRow } from "./core/views.ts";
 import type { RuntimeContext } from "./context.ts";
 import { notifyWorkers } from "./context.ts";
 import { LostClaimError, PermanentHandlerError } from "./errors.ts";
 import type { HandledOutcome } from "./inspection.ts";
 import { aggregateStreamId, rejectionStreamId } from "./names.ts";
 import type { OutboxMessage } from "./outbox.ts";
+import { readModelProjectionName } from "./read-model-projections.ts";
 import { CommitLog, enqueueLogged, eventMetadata, InboxRaceError, recordDomainEvents, recordInbox, takeAndCheckInbox } from "./recording.ts";
 import { commandOutcomeMessage } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
@@ -98,6 +100,16 @@ export async function loadAggregate(
   return { state, version: current };
 }
 
+/** A row of a board's read model as its projector last wrote it; a view not projected yet has no rows. */
+async function readViewRow(tx: SqlQueryable, boardId: string, readModel: ReadModelDefinition, key: string): Promise<ViewRow | undefined> {
+  try {
+    return (await getReadModelRow<ViewRow>(tx, readModelProjectionName(boardId, readModel.name), key))?.data;
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 export async function handleAggregateCommand(rt: RuntimeContext, message: OutboxMessage, claimToken: string | null, options: HandlerOptions = {}): Promise<HandleResult> {
   const version = await rt.versions.get(message.versionId);
   const aggregate = version.index.aggregatesById.get(message.targetId);
@@ -133,6 +145,7 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
         const loaded = await loadAggregate(tx, version, aggregate, streamId);
         const decision = await decider.decide({ command: { id: command.id, name: command.name }, payload: message.payload, meta: { ...meta, version: loaded.version } }, loaded.state, {
           version: loaded.version,
+          views: { readModels: version.definition.readModels, readRow: (readModel, rowKey) => readViewRow(tx, version.boardId, readModel, rowKey) },
         });
         const chain = { correlationId: message.metadata.correlationId, causationId: message.messageId, occurredAt: now.toISOString() };
 

@@ -40,7 +40,7 @@ export const templateSources: TemplateSource[] = [
     id: "order-fulfilment",
     name: "Order fulfilment",
     description:
-      "Orders, Inventory, Payments and Shipping react to each other's events; only Orders confirms or rejects an order, a failed payment releases the reserved stock, and Orders keeps its own view of stock from Inventory's events.",
+      "Orders, Inventory, Payments and Shipping react to each other's events. Orders keeps its own view of stock from Inventory's restocks and rejects an order it cannot fill before anything is reserved or paid; only Orders validates, confirms or rejects an order, and a declined payment releases the reserved stock.",
     build: orderFulfilment,
   },
   {

@@ -1,13 +1,18 @@
 /**
  * SEEDS 001: an order flow across Orders, Inventory, Payments and Shipping. Every context reacts to
- * the events before it and owns its own events (single writer: only Orders confirms an order).
- * Orders keeps a local view of stock built from Inventory's events (event-carried state transfer)
- * instead of asking Inventory.
+ * the events before it and owns its own events (single writer: only Orders validates, confirms or
+ * rejects an order). Orders keeps a local view of stock built from Inventory's events
+ * (event-carried state transfer) and checks each order against it, with `$view`, instead of
+ * asking Inventory; the view is eventually consistent.
  */
 import type { BoardBuilder } from "./builder.ts";
 import { listOf, object, payload } from "./builder.ts";
 
 const orderLine = object({ sku: "string", quantity: "integer", unitPrice: "number" });
+
+/** Units of the line's SKU on hand in Orders' StockLevels view; a SKU never restocked has none. */
+const onHand = "($stock := $view('StockLevels', sku); $stock ? $stock.onHand : 0)";
+const outOfStockLines = `state.lines[quantity > ${onHand}]`;
 
 export function orderFulfilment(board: BoardBuilder): void {
   const orders = board.context("orders", "Orders", { color: "#2563eb", description: "Takes orders and alone decides their state." });
@@ -23,6 +28,11 @@ export function orderFulfilment(board: BoardBuilder): void {
     payload({ orderId: "string", customerId: "string", lines: listOf(orderLine), total: "number", requestedAt: "date-time" }),
     { visibility: "public", lifecycle: "start" },
   );
+  const validateOrder = board.command(orders, "validate-order", "ValidateOrder", payload({ orderId: "string" }), "Checks the order's lines against Orders' own view of stock.");
+  const orderValidated = board.event(orders, "order-validated", "OrderValidated", payload({ orderId: "string", validatedAt: "date-time" }), {
+    visibility: "public",
+    description: "Every line was in stock, as far as Orders' view of stock knew.",
+  });
   const confirmOrder = board.command(orders, "confirm-order", "ConfirmOrder", payload({ orderId: "string", paymentId: "string" }));
   const orderConfirmed = board.event(orders, "order-confirmed", "OrderConfirmed", payload({ orderId: "string", paymentId: "string", confirmedAt: "date-time" }), {
     visibility: "public",
@@ -34,6 +44,7 @@ export function orderFulfilment(board: BoardBuilder): void {
     state: [
       { name: "status", type: "string", initial: "" },
       { name: "total", type: "number", initial: 0 },
+      { name: "lines", type: "array", initial: [] },
     ],
   });
   board
@@ -55,15 +66,32 @@ export function orderFulfilment(board: BoardBuilder): void {
         ],
       },
     ])
+    .decide("order", validateOrder, [
+      { when: "state.status != 'requested'", reject: "Only a requested order can be validated." },
+      {
+        when: `$exists(${outOfStockLines})`,
+        emit: [
+          {
+            event: orderRejected,
+            mapping: {
+              orderId: "command.orderId",
+              reason: `'Out of stock: ' & $join(${outOfStockLines}.('SKU ' & sku & ' (' & quantity & ' ordered, ' & ${onHand} & ' on hand)'), ', ')`,
+            },
+          },
+        ],
+      },
+      { emit: [{ event: orderValidated, mapping: { orderId: "command.orderId", validatedAt: "$now()" } }] },
+    ])
     .decide("order", confirmOrder, [
-      { when: "state.status != 'requested'", reject: "Only a requested order can be confirmed." },
+      { when: "state.status != 'validated'", reject: "Only a validated order can be confirmed." },
       { emit: [{ event: orderConfirmed, mapping: { orderId: "command.orderId", paymentId: "command.paymentId", confirmedAt: "$now()" } }] },
     ])
     .decide("order", rejectOrder, [
-      { when: "state.status != 'requested'", reject: "Only a requested order can be rejected." },
+      { when: "$not(state.status in ['requested', 'validated'])", reject: "Only an open order can be rejected." },
       { emit: [{ event: orderRejected, mapping: { orderId: "command.orderId", reason: "command.reason" } }] },
     ])
-    .evolve("order", orderRequested, { status: "'requested'", total: "event.total" })
+    .evolve("order", orderRequested, { status: "'requested'", total: "event.total", lines: "event.lines" })
+    .evolve("order", orderValidated, { status: "'validated'" })
     .evolve("order", orderConfirmed, { status: "'confirmed'" })
     .evolve("order", orderRejected, { status: "'rejected'" });
 
@@ -122,11 +150,18 @@ export function orderFulfilment(board: BoardBuilder): void {
     ])
     .evolve("shipment", orderShipped, { shipped: "true" });
 
-  board.policy(inventory, "reserve-for-order", "Reserve for order", {
+  board.policy(orders, "validate-requested-order", "Validate requested order", {
+    description: "Orders checks stock in its own view before anything is reserved or paid.",
     on: [orderRequested],
+    issue: validateOrder,
+    correlationKey: "event.orderId",
+    mapping: { orderId: "event.orderId" },
+  });
+  board.policy(inventory, "reserve-for-order", "Reserve for order", {
+    on: [orderValidated],
     issue: reserveStock,
     correlationKey: "event.orderId",
-    mapping: { orderId: "event.orderId", lines: "event.lines" },
+    mapping: { orderId: "event.orderId", lines: "process.events.OrderRequested.lines" },
     compensation: releaseStock,
   });
   board.policy(payments, "charge-reserved-order", "Charge reserved order", {
@@ -160,7 +195,7 @@ export function orderFulfilment(board: BoardBuilder): void {
   board.actor(null, "warehouse", "Warehouse", [restockItem], "Books incoming stock.");
 
   board.readModel(orders, "stock-levels", "StockLevels", {
-    description: "Orders' own copy of stock per SKU, built from Inventory's events; the order screen reads it before taking payment.",
+    description: "Orders' own copy of stock per SKU, built from Inventory's events; ValidateOrder reads it ($view) before stock is reserved or payment taken.",
     fields: [
       { name: "sku", type: "string" },
       { name: "onHand", type: "integer", initial: 0 },
@@ -178,6 +213,7 @@ export function orderFulfilment(board: BoardBuilder): void {
     ],
     updates: [
       { event: orderRequested, key: "event.orderId", set: { orderId: "event.orderId", status: "'requested'", total: "event.total" } },
+      { event: orderValidated, key: "event.orderId", set: { status: "'validated'" } },
       { event: orderConfirmed, key: "event.orderId", set: { status: "'confirmed'" } },
       { event: orderRejected, key: "event.orderId", set: { status: "'rejected: ' & event.reason" } },
       { event: orderShipped, key: "event.orderId", set: { status: "'shipped'", trackingCode: "event.trackingCode" } },

@@ -1,11 +1,13 @@
 /**
  * An aggregate of the definition as a decider: `decide(command, state, ctx)` returns the events
  * to record or a rejection with its reason, `evolve(state, event)` folds one event, and
- * `initialState()` starts the fold. No I/O; the version is passed in.
+ * `initialState()` starts the fold. No I/O of its own: the version and the reader of `$view` rows
+ * are passed in.
  */
 import type { AggregateDefinition, ElementRef } from "../../definition/v1.ts";
 import { applyMapping, holds } from "./expressions.ts";
 import type { DomainCommand, Payload } from "./types.ts";
+import { bindViews, type ViewSource } from "./views.ts";
 
 export interface AggregateState {
   readonly fields: Readonly<Payload>;
@@ -33,6 +35,8 @@ export type AggregateDecision =
 export interface DecisionContext {
   /** The aggregate's version before the command (0: no events yet). */
   version: number;
+  /** Where `$view(readModel, key)` reads rows; without it every `$view` call fails. */
+  views?: ViewSource;
 }
 
 export interface AggregateEvent {
@@ -69,24 +73,29 @@ export function aggregateDecider(definition: AggregateDefinition): AggregateDeci
         return { kind: "rejected", code: "not-handled", reason: `${definition.name} has no rules for ${command.command.name}.`, ruleId: null };
       }
       const input = { command: command.payload, state: state.fields, meta: { ...command.meta, version: context.version } };
-      for (const rule of decision.rules) {
-        if (!(await holds(rule.condition, input, `${definition.name} rule ${rule.id} condition`))) continue;
-        const outcome = rule.outcome;
-        switch (outcome.kind) {
-          case "reject":
-            return { kind: "rejected", code: "rule", reason: outcome.reason, ruleId: rule.id };
-          case "emit": {
-            const events: DecidedEvent[] = [];
-            for (const emitted of outcome.events) {
-              events.push({ event: emitted.event, payload: await applyMapping(emitted.mapping, input, `${definition.name} rule ${rule.id} → ${emitted.event.name}`) });
+      const views = bindViews(definition, context.views);
+      try {
+        for (const rule of decision.rules) {
+          if (!(await holds(rule.condition, input, `${definition.name} rule ${rule.id} condition`, views.functions))) continue;
+          const outcome = rule.outcome;
+          switch (outcome.kind) {
+            case "reject":
+              return { kind: "rejected", code: "rule", reason: outcome.reason, ruleId: rule.id };
+            case "emit": {
+              const events: DecidedEvent[] = [];
+              for (const emitted of outcome.events) {
+                events.push({ event: emitted.event, payload: await applyMapping(emitted.mapping, input, `${definition.name} rule ${rule.id} → ${emitted.event.name}`, views.functions) });
+              }
+              return { kind: "accepted", ruleId: rule.id, events };
             }
-            return { kind: "accepted", ruleId: rule.id, events };
-          }
-          default: {
-            const unknownOutcome: never = outcome;
-            throw new Error(`unknown rule outcome ${JSON.stringify(unknownOutcome)}`);
+            default: {
+              const unknownOutcome: never = outcome;
+              throw new Error(`unknown rule outcome ${JSON.stringify(unknownOutcome)}`);
+            }
           }
         }
+      } catch (error) {
+        throw views.readFailure ?? error;
       }
       return { kind: "rejected", code: "no-rule-applies", reason: `No rule of ${definition.name} accepts ${command.command.name} in its current state.`, ruleId: null };
     },

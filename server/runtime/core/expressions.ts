@@ -2,7 +2,7 @@
  * The runtime's use of the JSONata evaluator: one set of limits, mappings evaluated field by
  * field, and failures turned into a typed error that names the element and field at fault.
  */
-import { evaluateExpression, type EvaluationLimits } from "../../definition/expressions.ts";
+import { evaluateExpression, type EvaluationLimits, type ExpressionFunctions } from "../../definition/expressions.ts";
 import type { Expression, Mapping } from "../../definition/v1.ts";
 import type { Payload } from "./types.ts";
 
@@ -24,25 +24,25 @@ export class ExpressionFailure extends Error {
   }
 }
 
-export async function evaluate(source: string, input: unknown, where: string): Promise<unknown> {
-  const result = await evaluateExpression(source, input, RUNTIME_EVALUATION_LIMITS);
+export async function evaluate(source: string, input: unknown, where: string, functions?: ExpressionFunctions): Promise<unknown> {
+  const result = await evaluateExpression(source, input, RUNTIME_EVALUATION_LIMITS, functions);
   if (!result.ok) throw new ExpressionFailure(where, source, `${result.failure} (${result.code}) ${result.message}`);
   return result.value;
 }
 
 /** JSONata truthiness is JavaScript's for the values it returns; undefined (no match) is false. */
-export async function holds(expression: Expression | null, input: unknown, where: string): Promise<boolean> {
+export async function holds(expression: Expression | null, input: unknown, where: string, functions?: ExpressionFunctions): Promise<boolean> {
   if (expression === null) return true;
-  const value = await evaluate(expression.source, input, where);
+  const value = await evaluate(expression.source, input, where, functions);
   if (Array.isArray(value)) return value.length > 0;
   return Boolean(value);
 }
 
 /** Evaluates every field of a mapping; fields that evaluate to nothing are left out. */
-export async function applyMapping(mapping: Mapping, input: unknown, where: string): Promise<Payload> {
+export async function applyMapping(mapping: Mapping, input: unknown, where: string, functions?: ExpressionFunctions): Promise<Payload> {
   const output: Payload = {};
   for (const [field, source] of Object.entries(mapping.fields)) {
-    const value = await evaluate(source, input, `${where}, field ${field}`);
+    const value = await evaluate(source, input, `${where}, field ${field}`, functions);
     if (value !== undefined) output[field] = value;
   }
   return output;

@@ -8,6 +8,7 @@ import { aggregateDecider, type AggregateDecision, type AggregateEvent, type Agg
 import type { AggregateDefinition } from "../../definition/v1.ts";
 import { decideProcess, evolveProcess, initialProcessState, type ProcessContext, type ProcessDecision, type ProcessInput, type ProcessState } from "./process.ts";
 import type { DomainCommand } from "./types.ts";
+import type { ViewSource } from "./views.ts";
 
 export interface Decider<Command, Event, State, Decision> {
   initialState(): State;
@@ -54,13 +55,16 @@ export function deciderSpecification<Command, Event, State, Decision>(decider: D
   });
 }
 
-/** An aggregate of a definition; each given event adds one version. */
-export function aggregateSpecification(definition: AggregateDefinition): Specification<DomainCommand, AggregateEvent, { state: AggregateState; version: number }, AggregateDecision> {
+/** An aggregate of a definition; each given event adds one version. `views` answers its `$view` calls. */
+export function aggregateSpecification(
+  definition: AggregateDefinition,
+  views?: ViewSource,
+): Specification<DomainCommand, AggregateEvent, { state: AggregateState; version: number }, AggregateDecision> {
   const decider = aggregateDecider(definition);
   return deciderSpecification({
     initialState: () => ({ state: decider.initialState(), version: 0 }),
     evolve: async (current, event) => ({ state: await decider.evolve(current.state, event), version: current.version + 1 }),
-    decide: (command, current) => decider.decide(command, current.state, { version: current.version }),
+    decide: (command, current) => decider.decide(command, current.state, { version: current.version, ...(views ? { views } : {}) }),
   });
 }
 
