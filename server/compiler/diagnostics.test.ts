@@ -480,6 +480,18 @@ describe("diagnostics", () => {
       expect(problems.map((item) => item.message)).toEqual([expect.stringContaining("with a computed name")]);
     });
 
+    it("checks the fields read from a row against the read model, inside filters too", () => {
+      const board = edited((_, node) => {
+        firstRule(node, "order").condition = "$view('Orders', command.orderId).payed or $exists([command.orderId][$view('Orders', $).amont > 0])";
+      });
+      const unknown = compileBoard(board, { id: "orders", name: "Orders" }).diagnostics.filter((item) => item.code === "SB043");
+      expect(unknown.map((item) => [item.field, item.position, item.message.slice(item.message.lastIndexOf('" reads'))])).toEqual([
+        ["rules[0].condition", 92, '" reads "amont", but Orders has no such field.'],
+        ["rules[0].condition", 38, '" reads "payed", but Orders has no such field.'],
+      ]);
+      expect(unknown[1]?.hint).toBe("Fields of Orders: orderId, amount, paid.");
+    });
+
     it("reports $view outside aggregate rules, even inside a filter", () => {
       const problems = viewProblems((node) => {
         data(node("request-payment")).condition = "$count(event[$view('Orders', orderId).paid]) = 0";

@@ -6,6 +6,7 @@ import {
   inferShape,
   nondeterministicFunctions,
   resolveReference,
+  shapeOfFields,
   shapeOfPayload,
   VIEW_FUNCTION,
   type FieldReference,
@@ -180,7 +181,11 @@ export class ExpressionChecker {
         );
         continue;
       }
-      if (ownNames.includes(read.readModel)) continue;
+      const readModel = own.find((candidate) => candidate.data.name === read.readModel);
+      if (readModel) {
+        this.checkRowPath(site, text, readModel, read);
+        continue;
+      }
       const foreign = this.index.nodes.readModel.find((readModel) => readModel.data.name === read.readModel);
       if (!foreign) {
         report(read.position, `"${text}" reads the view "${read.readModel}", but there is no read model of that name.`, `${ownList} A context reads only its own views.`);
@@ -193,6 +198,22 @@ export class ExpressionChecker {
         `A context reads only its own views; subscribe a view in ${contextName} to ${owner}'s events.`,
       );
     }
+  }
+
+  /** The fields read from a row, as in `$view('StockLevels', sku).onHand`, exist in the read model. */
+  private checkRowPath(site: ExpressionSite, text: string, readModel: BoardNodeOf<"readModel">, read: ViewRead): void {
+    if (read.path.length === 0) return;
+    const name = readModel.data.name;
+    const resolution = resolveReference({ [name]: shapeOfFields(readModel.data.fields, name) }, { root: name, path: read.path, position: read.pathPosition });
+    if (resolution.ok) return;
+    this.diagnostics.push(
+      diagnostic(
+        "SB043",
+        { nodeId: site.nodeId, field: site.field, position: read.pathPosition },
+        `"${text}" reads "${resolution.missing}", but ${resolution.owner} has no such field.`,
+        resolution.known.length > 0 ? `Fields of ${resolution.owner}: ${resolution.known.join(", ")}.` : `${resolution.owner} has no fields; add "${resolution.missing}" to it.`,
+      ),
+    );
   }
 
   private checkReferences(site: ExpressionSite, text: string, references: readonly FieldReference[], missingFieldCode: DiagnosticCode): void {

@@ -42,6 +42,28 @@ export interface ViewRead {
   readModel: string | null;
   /** JSONata position of the name argument (or of the call when it has none). */
   position: number;
+  /** Field names read from the row right after the call, e.g. ["onHand"] in `$view('StockLevels', sku).onHand`. */
+  path: string[];
+  /** JSONata position of the last name in path. */
+  pathPosition: number;
+}
+
+/** The field path that follows a `$view(...)` call opening a path, keyed by the call node. */
+const rowPaths = new WeakMap<ExpressionNode, { path: string[]; position: number }>();
+
+function noteRowPath(node: ExpressionNode): void {
+  const [first, ...rest] = node.steps ?? [];
+  if (first?.type !== "function" || first.procedure?.type !== "variable" || first.procedure.value !== VIEW_FUNCTION) return;
+  if (first.stages || first.predicate || first.group) return;
+  const path: string[] = [];
+  let position = first.position ?? 0;
+  for (const step of rest) {
+    if (step.type !== "name") break;
+    path.push(String(step.value));
+    position = step.position ?? position;
+    if (step.stages || step.predicate || step.group) break;
+  }
+  rowPaths.set(first, { path, position });
 }
 
 const factsCache = new WeakMap<ExpressionNode, ExpressionFacts>();
@@ -66,6 +88,7 @@ function visit(node: ExpressionNode | undefined, atRoot: boolean, facts: Express
     case "path": {
       const steps = node.steps ?? [];
       const first = steps[0];
+      noteRowPath(node);
       if (atRoot && first?.type === "name") {
         const path: string[] = [];
         let position = first.position ?? 0;
@@ -146,15 +169,15 @@ function noteCall(node: ExpressionNode, facts: ExpressionFacts): void {
   facts.calls.push(name);
   if (name !== VIEW_FUNCTION) return;
   const first = node.arguments?.[0];
-  facts.viewReads.push({
-    readModel: first?.type === "string" ? String(first.value) : null,
-    position: first?.position ?? node.procedure?.position ?? node.position ?? 0,
-  });
+  const position = first?.position ?? node.procedure?.position ?? node.position ?? 0;
+  const row = rowPaths.get(node);
+  facts.viewReads.push({ readModel: first?.type === "string" ? String(first.value) : null, position, path: row?.path ?? [], pathPosition: row?.position ?? position });
 }
 
 /** Walks a subtree whose context is not the input object: only function calls are collected. */
 function visitInner(node: ExpressionNode | undefined, facts: ExpressionFacts): void {
   if (!node || typeof node !== "object") return;
+  if (node.type === "path") noteRowPath(node);
   if ((node.type === "function" || node.type === "partial") && node.procedure?.type === "variable") noteCall(node, facts);
   for (const value of Object.values(node)) {
     if (Array.isArray(value)) {
