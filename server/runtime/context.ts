@@ -27,8 +27,10 @@ export interface RuntimeHooks {
 /** What a committed transaction did, for the notifications that follow it. */
 export interface Committed {
   inspection: InspectionEvent[];
-  /** Outbox rows were written: wake the dispatchers. */
+  /** Outbox rows were written. */
   enqueued: boolean;
+  /** Some of them wait for any worker to claim them (not only one handed to a worker): wake the dispatchers. */
+  queuedForAnyWorker: boolean;
   /** Events were appended: wake the event store's subscribers. */
   appended: boolean;
 }

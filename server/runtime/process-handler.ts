@@ -22,18 +22,23 @@ import { notifyWorkers, type RuntimeContext } from "./context.ts";
 import { LostClaimError, PermanentHandlerError } from "./errors.ts";
 import { MAX_CONFLICT_RETRIES, type HandleResult, type HandlerOptions } from "./aggregate-handler.ts";
 import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
-import { CommitLog, takeAndClaimInbox, enqueueLogged, eventMetadata } from "./recording.ts";
+import { CommitLog, enqueueLogged, eventMetadata } from "./recording.ts";
 import { commandMessage } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
 
+const INSTANCE_READ_LIMIT = 1000;
+
 /** Instances are short streams (a few records per step): folded from the start, no snapshot lookup. */
-export async function loadInstance(db: SqlQueryable, instanceId: string): Promise<{ state: ProcessState; version: number }> {
-  let state = initialProcessState();
-  let version = 0;
+export function loadInstance(db: SqlQueryable, instanceId: string): Promise<{ state: ProcessState; version: number }> {
+  return foldInstance(db, instanceId, initialProcessState(), 0);
+}
+
+/** Folds the instance's records after `version` into `state`. */
+async function foldInstance(db: SqlQueryable, instanceId: string, state: ProcessState, version: number): Promise<{ state: ProcessState; version: number }> {
   for (;;) {
     let slice;
     try {
-      slice = await readStream(db, instanceId, { fromVersion: version + 1, limit: 1000 });
+      slice = await readStream(db, instanceId, { fromVersion: version + 1, limit: INSTANCE_READ_LIMIT });
     } catch (error) {
       if (error instanceof NotFoundError) break;
       throw error;
@@ -42,9 +47,47 @@ export async function loadInstance(db: SqlQueryable, instanceId: string): Promis
       state = evolveProcess(state, { type: event.type, data: event.data } as ProcessRecord);
       version = event.streamVersion;
     }
-    if (slice.events.length < 1000) break;
+    if (slice.events.length < INSTANCE_READ_LIMIT) break;
   }
   return { state, version };
+}
+
+/**
+ * The first statement of a delivery: takes the outbox row (when the delivery holds a claim),
+ * notes the message in the instance's inbox, and reads the instance's records, in one round trip.
+ * The records come from the statement's snapshot; the append that follows expects the version
+ * they end at, so a record committed in between makes it conflict and the delivery retry.
+ */
+async function claimAndLoadInstance(
+  tx: SqlQueryable,
+  claim: { outboxId: number; token: string } | null,
+  instanceId: string,
+  messageId: string,
+  now: Date,
+): Promise<{ claimed: boolean; fresh: boolean; state: ProcessState; version: number }> {
+  const { rows } = await tx.query<{ taken: number; fresh: number; stream_version: number | null; type: string | null; data: unknown }>(
+    `WITH taken AS (DELETE FROM runtime_outbox WHERE id = $2 AND claim_token = $3 RETURNING 1),
+       fresh AS (INSERT INTO runtime_inbox (consumer, message_id, handled_at) SELECT $4, $5, $6 WHERE NOT $1::boolean OR EXISTS (SELECT 1 FROM taken)
+         ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1)
+     SELECT c.taken, c.fresh, e.stream_version, e.type, e.data
+     FROM (SELECT (SELECT count(*) FROM taken)::int AS taken, (SELECT count(*) FROM fresh)::int AS fresh) c
+     LEFT JOIN LATERAL (SELECT x.stream_version, x.type, x.data FROM events x WHERE x.stream_id = $4 ORDER BY x.stream_version LIMIT $7) e ON true
+     ORDER BY e.stream_version`,
+    [claim !== null, claim?.outboxId ?? 0, claim?.token ?? "", instanceId, messageId, now, INSTANCE_READ_LIMIT],
+  );
+  const first = rows[0]!;
+  const claimed = claim === null || first.taken === 1;
+  const fresh = first.fresh === 1;
+  let state = initialProcessState();
+  let version = 0;
+  if (!claimed || !fresh) return { claimed, fresh, state, version };
+  for (const row of rows) {
+    if (row.stream_version === null) break;
+    state = evolveProcess(state, { type: row.type, data: row.data } as ProcessRecord);
+    version = row.stream_version;
+  }
+  if (rows.length < INSTANCE_READ_LIMIT) return { claimed, fresh, state, version };
+  return { claimed, fresh, ...(await foldInstance(tx, instanceId, state, version)) };
 }
 
 function inputOf(message: OutboxMessage): ProcessInput {
@@ -78,14 +121,12 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
       return await rt.sql.transaction(async (tx) => {
         const now = rt.clock.now();
         const log = new CommitLog(now);
-    if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
         if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
-        const taken = await takeAndClaimInbox(tx, claimToken === null ? null : { outboxId: message.id, token: claimToken }, instanceId, message.messageId, now);
-        if (!taken.claimed) throw new LostClaimError(message.id);
-        if (!taken.fresh) return { outcome: "duplicate", reason: null, events: [], log, next: log.next };
+        const loaded = await claimAndLoadInstance(tx, claimToken === null ? null : { outboxId: message.id, token: claimToken }, instanceId, message.messageId, now);
+        if (!loaded.claimed) throw new LostClaimError(message.id);
+        if (!loaded.fresh) return { outcome: "duplicate", reason: null, events: [], log, next: log.next };
         await rt.hooks.onEffect?.(tx, message);
 
-        const loaded = await loadInstance(tx, instanceId);
         const decision = await decideProcess({ process, index: version.index, instanceId, correlationKey }, input, loaded.state, now);
         if (decision.records.length === 0) return { outcome: "ignored", reason: null, events: [], log, next: log.next };
 
@@ -129,7 +170,7 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
         if (decision.timersToCancel.length > 0) {
           await tx.query(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);
         }
-        if (log.enqueued) await notifyWorkers(tx, rt.sql);
+        if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
 
         for (const timer of decision.timersToSet) {
           log.inspection.push({ kind: "timer.set", at: log.at, boardId: version.boardId, instanceId, timerId: timer.timerId, timerKind: timer.kind, stepId: timer.stepId, fireAt: timer.fireAt });

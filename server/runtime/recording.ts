@@ -55,6 +55,7 @@ export class CommitLog implements Committed {
   handoff: Handoff | null = null;
   /** That message, once queued and claimed: the worker handles it next. */
   next: OutboxMessage | null = null;
+  queuedForAnyWorker = false;
 
   constructor(private readonly now: Date) {}
 
@@ -95,6 +96,7 @@ export async function enqueueLogged(tx: SqlQueryable, log: CommitLog, messages: 
   const handoff = log.next === null ? (log.handoff ?? undefined) : undefined;
   const { ids, handedOff } = await enqueue(tx, messages, now, handoff);
   log.queued(messages, ids);
+  if (ids.length > (handedOff ? 1 : 0)) log.queuedForAnyWorker = true;
   if (handedOff) {
     log.next = handedOff;
     log.handoff = null;

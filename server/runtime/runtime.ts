@@ -124,7 +124,7 @@ export class Runtime implements RuntimeContext, WakeSource {
     for (const event of committed.inspection) {
       if (event.kind === "timer.set") timerAt = Math.min(timerAt ?? Infinity, Date.parse(event.fireAt));
     }
-    if (committed.enqueued || timerAt !== undefined) this.wake(timerAt === undefined ? undefined : { timerAt: new Date(timerAt) });
+    if (committed.queuedForAnyWorker || timerAt !== undefined) this.wake(timerAt === undefined ? undefined : { timerAt: new Date(timerAt) });
     emitInspection(committed.inspection);
   }
 

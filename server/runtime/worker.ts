@@ -2,8 +2,10 @@
  * The dispatcher: claims due outbox rows (stream heads only, so each stream is handled in order,
  * one message at a time) and hands each to its handler, several streams at once. It fires due
  * timers, applies the contexts' fault settings, retries failures with exponential backoff and
- * jitter, and parks what keeps failing. It wakes at once when this process commits outbox rows,
- * on NOTIFY from other processes (PostgreSQL), at the next known due time, and polls otherwise.
+ * jitter, and parks what keeps failing. What a handler or the API in this process queues for it
+ * is handed over without a claim query. It wakes at once when this process commits other outbox
+ * rows, when a message it finishes may let the next of its stream through, on NOTIFY from other
+ * processes (PostgreSQL), at the next known due time, and polls otherwise.
  * Any number of workers may run against one PostgreSQL database.
  */
 import { randomUUID } from "node:crypto";
@@ -73,6 +75,15 @@ export class RuntimeWorker {
   private readonly random: () => number;
   private readonly inFlight = new Set<Promise<void>>();
   private generation = 0;
+  /**
+   * A claim may have passed over due rows: rows of a stream whose head this worker has in hand,
+   * or more rows than it had free slots for. The next message it finishes then wakes the loop to
+   * claim again; otherwise finishing one needs no claim query (what a handler queues for this
+   * worker is handed over, and other new rows wake the loop themselves).
+   */
+  private rowsMayWait = false;
+  /** A claim query is running: a message finished meanwhile may have let rows behind it through after its snapshot. */
+  private claiming = false;
   private waiter: (() => void) | undefined;
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeTimerAt = Infinity;
@@ -174,9 +185,18 @@ export class RuntimeWorker {
         await this.housekeeping();
         const free = this.concurrency - this.inFlight.size;
         if (free > 0) {
-          const messages = await claim(this.rt.sql, { limit: free, leaseMs: this.leaseMs, now: this.rt.clock.now(), token: randomUUID() });
+          this.claiming = true;
+          let messages: OutboxMessage[];
+          try {
+            messages = await claim(this.rt.sql, { limit: free, leaseMs: this.leaseMs, now: this.rt.clock.now(), token: randomUUID() });
+          } finally {
+            this.claiming = false;
+          }
           claimed = messages.length;
           for (const message of messages) this.track(this.process(message));
+          this.rowsMayWait = this.inFlight.size > 0;
+        } else {
+          this.rowsMayWait = true;
         }
       } catch (error) {
         this.options.onError?.(error);
@@ -193,7 +213,7 @@ export class RuntimeWorker {
   private track(work: Promise<void>): void {
     const tracked = work.finally(() => {
       this.inFlight.delete(tracked);
-      this.wake();
+      if (this.rowsMayWait || this.claiming) this.wake();
     });
     this.inFlight.add(tracked);
   }
