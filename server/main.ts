@@ -13,6 +13,7 @@ import { setProcessStorage } from "./db/process-storage.ts";
 import { openStorage, StorageUnavailableError, type Storage } from "./db/storage.ts";
 import { BuildError, needsBuild, runNextBuild } from "./http/next-build.ts";
 import { gateRequest } from "./http/request-gate.ts";
+import { eventStreamRequest, serveEventStream } from "./live/event-stream-server.ts";
 // ——— runtime (server/runtime): the in-process worker ———
 import { startInProcessWorker } from "./runtime/in-process.ts";
 import { getRuntime } from "./runtime/runtime.ts";
@@ -40,6 +41,13 @@ function listen(server: http.Server, env: Env): Promise<void> {
     });
     server.listen(env.PORT, env.HOST, resolve);
   });
+}
+
+/** An unexpected failure opening a live event stream (the database is down, say): 500, or a cut connection once streaming. */
+function failedEventStream(res: http.ServerResponse, error: unknown): void {
+  process.stderr.write(`sagaboard: a live event stream failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  if (res.headersSent) res.destroy();
+  else res.writeHead(500, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify({ error: { status: 500, message: "Internal Server Error" } }));
 }
 
 async function main(): Promise<void> {
@@ -92,9 +100,12 @@ async function main(): Promise<void> {
       maxBodyBytes: env.SAGABOARD_MAX_BODY_BYTES,
     });
     switch (verdict.kind) {
-      case "pass":
-        void handle(req, res);
+      case "pass": {
+        const streamName = eventStreamRequest(req, res);
+        if (streamName === null) void handle(req, res);
+        else serveEventStream(req, res, streamName, storage).catch((error: unknown) => failedEventStream(res, error));
         return;
+      }
       case "login":
         res.writeHead(303, { Location: verdict.location, "Set-Cookie": verdict.cookie }).end();
         return;

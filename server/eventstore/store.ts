@@ -80,6 +80,7 @@ export class EventStore {
   private notifyAgain = false;
   private lastNotifyAt = 0;
   private readonly subscriptions = new Set<Subscription>();
+  private commitListeners = 0;
   private listener: pg.Client | undefined;
   private listenerOpening: Promise<void> | undefined;
   private listenerRetry: ReturnType<typeof setTimeout> | undefined;
@@ -306,12 +307,34 @@ export class EventStore {
     this.assertOpen();
     const subscription = new Subscription(this, handler, options, () => {
       this.subscriptions.delete(subscription);
-      if (this.subscriptions.size === 0) this.closeListener();
+      if (!this.needsListener()) this.closeListener();
     });
     this.subscriptions.add(subscription);
     if (this.sql.kind === "postgresql") void this.openListener();
     subscription.start();
     return subscription;
+  }
+
+  /**
+   * Makes waitForChange hear of events committed by other processes too (LISTEN on PostgreSQL),
+   * until the returned function is called: for a reader with its own loop around
+   * waitForChange. Subscriptions listen by themselves.
+   */
+  listenForCommits(): () => void {
+    this.assertOpen();
+    this.commitListeners += 1;
+    if (this.sql.kind === "postgresql") void this.openListener();
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      this.commitListeners -= 1;
+      if (!this.needsListener()) this.closeListener();
+    };
+  }
+
+  private needsListener(): boolean {
+    return this.subscriptions.size > 0 || this.commitListeners > 0;
   }
 
   private async openListener(): Promise<void> {
@@ -334,7 +357,7 @@ export class EventStore {
         this.scheduleListenerRetry();
         return;
       }
-      if (this.closed || this.subscriptions.size === 0) {
+      if (this.closed || !this.needsListener()) {
         await client.end().catch(() => {});
         return;
       }
@@ -350,7 +373,7 @@ export class EventStore {
   }
 
   private scheduleListenerRetry(): void {
-    if (this.closed || this.subscriptions.size === 0 || this.listenerRetry) return;
+    if (this.closed || !this.needsListener() || this.listenerRetry) return;
     this.listenerRetry = setTimeout(() => {
       this.listenerRetry = undefined;
       void this.openListener();

@@ -193,4 +193,32 @@ describe.each(testStorageKinds.filter((kind) => kind === "postgresql"))("subscri
       await storage.dispose();
     }
   });
+
+  it("wake a reader with its own loop that listens for commits, until it stops listening", async () => {
+    const storage = await openTestStorage(kind);
+    const { rows } = await storage.sql.query<{ schema: string }>(`SELECT current_schema() AS schema`);
+    const other = storageFromPostgres(process.env.TEST_DATABASE_URL!, { schema: rows[0]!.schema, poolSize: 2 });
+    const writer = createEventStore(storage);
+    const reader = createEventStore(other, { pollIntervalMs: 60_000 });
+    try {
+      const stopListening = reader.listenForCommits();
+      // Appends until one is heard: the listener connects in the background.
+      await waitFor(async () => {
+        const generation = reader.changeGeneration;
+        await writer.append("remote", [{ type: "Remote", data: {} }]);
+        await reader.waitForChange(generation, 200);
+        return reader.changeGeneration !== generation;
+      }, 10_000);
+      stopListening();
+      const generation = reader.changeGeneration;
+      await writer.append("remote", [{ type: "Remote", data: {} }]);
+      await reader.waitForChange(generation, 500);
+      expect(reader.changeGeneration).toBe(generation);
+    } finally {
+      await reader.close();
+      await writer.close();
+      await other.close();
+      await storage.dispose();
+    }
+  });
 });

@@ -11,7 +11,7 @@ import type { Sql } from "../db/sql.ts";
 import { toCloudEvent } from "./cloudevent.ts";
 import { UnknownPositionError } from "./hub.ts";
 import { readSequence, sequenceLength } from "./log-view.ts";
-import type { LiveSubscription } from "./live-subscription.ts";
+import type { LiveSubscription, SubscriptionEnd } from "./live-subscription.ts";
 import { currentPage, formatLinkHeader, formatRange, PAGE_SIZE, pageLinks, parsePageRequest, type PageRange } from "./paging.ts";
 import { getLiveHub } from "./process-hub.ts";
 import { encodeSseComment, encodeSseFrame, encodeSseRetry, parseResumePoint } from "./sse.ts";
@@ -104,49 +104,73 @@ async function missingPage(sql: Sql, name: string, selector: StreamSelector, ran
   });
 }
 
-function wantsEventStream(request: Request): boolean {
-  return (request.headers.get("accept") ?? "").toLowerCase().includes("text/event-stream");
+/** Whether an Accept header asks for Server-Sent Events (otherwise GET of a stream describes it). */
+export function acceptsEventStream(accept: string | null | undefined): boolean {
+  return (accept ?? "").toLowerCase().includes("text/event-stream");
+}
+
+export type EventStreamStart = { ok: true; subscription: LiveSubscription } | { ok: false; status: number; message: string };
+
+/**
+ * Opens the subscription behind an SSE response: where it resumes (Last-Event-ID, else ?after=,
+ * else live) and its registration with the process's hub. Shared by the route handler and the
+ * custom server's direct path (event-stream-server.ts), so both answer alike.
+ */
+export async function startEventStream(name: string, selector: StreamSelector, lastEventId: string | null, after: string | null, storage: LiveStorage): Promise<EventStreamStart> {
+  const resume = parseResumePoint(lastEventId, after);
+  if (!resume.ok) return { ok: false, status: 400, message: resume.message };
+  try {
+    const subscription = await getLiveHub(storage).open({
+      name,
+      selector,
+      after: resume.resume.kind === "after" ? resume.resume.position : null,
+    });
+    return { ok: true, subscription };
+  } catch (error) {
+    if (error instanceof UnknownPositionError) {
+      const source = lastEventId?.trim() ? "Last-Event-ID" : "after";
+      return { ok: false, status: 400, message: `${source} ${error.position} is not the position of an event in the log` };
+    }
+    throw error;
+  }
+}
+
+export function eventStreamHeaders(subscription: LiveSubscription): Record<string, string> {
+  return {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    [SUBSCRIPTION_HEADER]: subscription.id,
+  };
+}
+
+/** What every SSE response starts with: the reconnection delay and the subscription notice. */
+export function eventStreamPreamble(subscription: LiveSubscription): string {
+  return encodeSseRetry(RETRY_MS) + encodeSseFrame({ event: "subscription", data: JSON.stringify({ id: subscription.id, stream: subscription.name }) });
+}
+
+/** The last frame of a response whose subscription ended; none when the client left. */
+export function eventStreamEnd(end: SubscriptionEnd): string | null {
+  return end.reason === "client" ? null : encodeSseFrame({ event: "end", data: JSON.stringify(end) });
 }
 
 export async function getStream(request: Request, rawName: string, storage: LiveStorage): Promise<Response> {
   const parsedName = parseStreamName(rawName);
   if (!parsedName.ok) return jsonError(404, parsedName.message);
   const { name, selector } = parsedName;
-  if (!wantsEventStream(request)) return describeStream(name, selector, storage);
+  if (!acceptsEventStream(request.headers.get("accept"))) return describeStream(name, selector, storage);
 
-  const url = new URL(request.url);
-  const resume = parseResumePoint(request.headers.get("last-event-id"), url.searchParams.get("after"));
-  if (!resume.ok) return jsonError(400, resume.message);
-  let subscription: LiveSubscription;
-  try {
-    subscription = await getLiveHub(storage).open({
-      name,
-      selector,
-      after: resume.resume.kind === "after" ? resume.resume.position : null,
-    });
-  } catch (error) {
-    if (error instanceof UnknownPositionError) {
-      const source = request.headers.get("last-event-id") ? "Last-Event-ID" : "after";
-      return jsonError(400, `${source} ${error.position} is not the position of an event in the log`);
-    }
-    throw error;
-  }
+  const start = await startEventStream(name, selector, request.headers.get("last-event-id"), new URL(request.url).searchParams.get("after"), storage);
+  if (!start.ok) return jsonError(start.status, start.message);
+  const { subscription } = start;
   const end = () => subscription.close({ reason: "client" });
   if (request.signal.aborted) end();
   else request.signal.addEventListener("abort", end, { once: true });
-  return new Response(sseBody(subscription), {
-    status: 200,
-    headers: {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-cache, no-transform",
-      "X-Accel-Buffering": "no",
-      [SUBSCRIPTION_HEADER]: subscription.id,
-    },
-  });
+  return new Response(sseBody(subscription), { status: 200, headers: eventStreamHeaders(subscription) });
 }
 
 const encoder = new TextEncoder();
-const HEARTBEAT = encoder.encode(encodeSseComment("heartbeat"));
+export const HEARTBEAT = encoder.encode(encodeSseComment("heartbeat"));
 
 /** Events already queued when a write starts go out in the same chunk, up to this size. */
 const MAX_CHUNK_BYTES = 64 * 1024;
@@ -163,19 +187,20 @@ function sseBody(subscription: LiveSubscription): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        controller.enqueue(encoder.encode(encodeSseRetry(RETRY_MS) + encodeSseFrame({ event: "subscription", data: JSON.stringify({ id: subscription.id, stream: subscription.name }) })));
+        controller.enqueue(encoder.encode(eventStreamPreamble(subscription)));
         flush = () => {
           if (finished) return;
           while ((controller.desiredSize ?? 0) > 0) {
-            const event = subscription.poll();
-            if (event) {
-              controller.enqueue(subscription.queuedBytes > 0 ? coalesce(event.frame, subscription) : event.frame);
+            const chunk = takeChunk(subscription);
+            if (chunk) {
+              controller.enqueue(chunk);
               continue;
             }
             const end = subscription.ended;
             if (end) {
               finished = true;
-              if (end.reason !== "client") controller.enqueue(encoder.encode(encodeSseFrame({ event: "end", data: JSON.stringify(end) })));
+              const last = eventStreamEnd(end);
+              if (last) controller.enqueue(encoder.encode(last));
               controller.close();
               return;
             }
@@ -197,9 +222,12 @@ function sseBody(subscription: LiveSubscription): ReadableStream<Uint8Array> {
   );
 }
 
-function coalesce(first: Uint8Array, subscription: LiveSubscription): Uint8Array {
-  const frames = [first];
-  let size = first.byteLength;
+/** The queued events as one chunk (up to MAX_CHUNK_BYTES); a lone event's shared frame as it is. */
+function takeChunk(subscription: LiveSubscription): Uint8Array | undefined {
+  const first = subscription.poll();
+  if (!first || subscription.queuedBytes === 0) return first?.frame;
+  const frames = [first.frame];
+  let size = first.frame.byteLength;
   while (size < MAX_CHUNK_BYTES) {
     const next = subscription.poll();
     if (!next) break;

@@ -54,7 +54,15 @@ describe.each(testStorageKinds)("the live hub on %s", (kind) => {
   });
 
   it("recovers from a failed start: the next subscriber starts it afresh", async () => {
-    vi.spyOn(store, "headPosition").mockRejectedValueOnce(new Error("database unreachable"));
+    const query = store.sql.query.bind(store.sql);
+    let failedOnce = false;
+    vi.spyOn(store.sql, "query").mockImplementation((text: string, params?: readonly unknown[]) => {
+      if (!failedOnce && text.includes("ORDER BY e.transaction_id DESC")) {
+        failedOnce = true;
+        return Promise.reject(new Error("database unreachable"));
+      }
+      return query(text, params) as never;
+    });
     await expect(hub.open({ name: "all", selector: { kind: "all" }, after: null })).rejects.toThrow("database unreachable");
     const subscription = await hub.open({ name: "all", selector: { kind: "all" }, after: null });
     await store.append("S", [{ type: "Recovered", data: {} }]);
@@ -70,7 +78,7 @@ describe.each(testStorageKinds)("the live hub on %s", (kind) => {
     ]);
     const query = store.sql.query.bind(store.sql);
     const failing = vi.spyOn(store.sql, "query").mockImplementation((text: string, params?: readonly unknown[]) => {
-      if (text.includes("e.position = ANY")) return Promise.reject(new Error("connection lost"));
+      if (text.includes("ORDER BY e.transaction_id, e.position LIMIT")) return Promise.reject(new Error("connection lost"));
       return query(text, params) as never;
     });
     await store.append("S", [{ type: "Lost", data: {} }]);

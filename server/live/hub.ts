@@ -1,8 +1,9 @@
 /**
- * The process's one reader of the live log. A single event-store subscription feeds every
- * connected client: each committed event is mapped to a CloudEvent and encoded as an SSE frame
- * once, then handed to the subscriptions of the streams it belongs to (looked up by stream name,
- * so a connection costs nothing per event of other streams).
+ * The process's one reader of the live log. A single read loop feeds every connected client:
+ * each committed event is read once (with its log key, one query per wake-up), mapped to a
+ * CloudEvent and encoded as an SSE frame once, then handed to the subscriptions of the streams it
+ * belongs to (looked up by stream name, so a connection costs nothing per event of other
+ * streams); every subscription of a stream gets the same batch.
  *
  * Opening a subscription registers it with the hub first and then catches up from the store,
  * so an event committed during the catch-up is either read by it or offered live; the
@@ -10,9 +11,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SqlQueryable } from "../db/sql.ts";
-import type { EventStore, RecordedEvent, Subscription } from "../eventstore/index.ts";
+import type { EventStore, RecordedEvent } from "../eventstore/index.ts";
 import { toCloudEvent } from "./cloudevent.ts";
-import { logKeys, readAfter, type LogKey } from "./log-view.ts";
+import { headKey, logKeys, readAfter, type LoggedEvent, type LogKey } from "./log-view.ts";
 import { LiveSubscription, type LiveEvent, type SubscriptionEnd } from "./live-subscription.ts";
 import { encodeSseFrame } from "./sse.ts";
 import { streamNamesOf, type StreamSelector } from "./stream-name.ts";
@@ -22,11 +23,11 @@ export interface LiveHubOptions {
   maxBufferedBytes?: number;
   /** How often idle connections are asked to send a heartbeat. */
   heartbeatIntervalMs?: number;
-  /** The store subscription's fallback poll (appends by this process's store wake it at once). */
+  /** The live reader's fallback poll (appends by this process's store wake it at once). */
   pollIntervalMs?: number;
   /** Events read per catch-up query. */
   catchUpBatch?: number;
-  /** How long the store subscription outlives the last connection, so reconnects do not restart it. */
+  /** How long the live reader outlives the last connection, so reconnects do not restart it. */
   lingerMs?: number;
   /**
    * Fan-out pacing: after a fan-out, the next waits at least this many microseconds per open
@@ -39,6 +40,13 @@ export interface LiveHubOptions {
 
 export class UnknownPositionError extends Error {
   override name = "UnknownPositionError";
+  /**
+   * By name: the process has one hub, created by whichever copy of this module comes first (the
+   * custom server's, or one Next bundled), and callers in the other copies must recognise it.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === "UnknownPositionError";
+  }
   constructor(readonly position: number) {
     super(`There is no event at position ${position} in the log`);
   }
@@ -66,7 +74,18 @@ export function toLiveEvent(event: RecordedEvent, key: LogKey): LiveEvent {
   return { key, event, cloudEvent, frame };
 }
 
-type HubState = { kind: "idle" } | { kind: "running"; subscription: Subscription } | { kind: "closed" };
+/** The one read loop over the live end of the log. */
+interface LiveReader {
+  abort: AbortController;
+  done: Promise<void>;
+  stopListening: () => void;
+}
+
+type HubState = { kind: "idle" } | { kind: "running"; reader: LiveReader } | { kind: "closed" };
+
+const ALL: StreamSelector = { kind: "all" };
+/** Events read per query of the live end of the log. */
+const LIVE_BATCH = 500;
 
 export class LiveHub {
   readonly maxBufferedBytes: number;
@@ -75,7 +94,7 @@ export class LiveHub {
   private readonly catchUpBatch: number;
   private readonly lingerMs: number;
   private state: HubState = { kind: "idle" };
-  /** Serialises starting and stopping the store subscription. */
+  /** Serialises starting and stopping the live reader. */
   private transition: Promise<void> = Promise.resolve();
   private readonly byStream = new Map<string, Set<LiveSubscription>>();
   private readonly byId = new Map<string, LiveSubscription>();
@@ -212,38 +231,59 @@ export class LiveHub {
   private ensureRunning(): Promise<void> {
     return this.serialise(async () => {
       if (this.state.kind !== "idle") return;
-      // Starting from the head read here: a subscription registered after this resolves
+      const stopListening = this.store.listenForCommits();
+      // Reading on from the head read here: a subscription registered after this resolves
       // receives every event after it, and its catch-up reads at least up to it.
-      const head = await this.store.headPosition();
-      const subscription = this.store.subscribe((events) => this.deliver(events), {
-        after: head,
-        batchSize: 500,
-        pollIntervalMs: this.pollIntervalMs,
-      });
-      this.state = { kind: "running", subscription };
-      subscription.done.then(
+      let head: LogKey | null;
+      try {
+        head = await headKey(this.sql);
+      } catch (error) {
+        stopListening();
+        throw error;
+      }
+      const abort = new AbortController();
+      const reader: LiveReader = { abort, stopListening, done: this.readLive(head, abort.signal) };
+      this.state = { kind: "running", reader };
+      reader.done.then(
         () => {},
-        (error: unknown) => this.failed(subscription, error),
+        (error: unknown) => this.failed(reader, error),
       );
     });
+  }
+
+  /**
+   * One query per wake-up: the events after the last one read, in log order, with their log
+   * keys. A batch shorter than LIVE_BATCH reached the end, so the next read waits for a commit
+   * (or the poll), unless one was announced while this one ran.
+   */
+  private async readLive(head: LogKey | null, signal: AbortSignal): Promise<void> {
+    let after = head;
+    while (!signal.aborted) {
+      if (this.store.isClosed) throw new Error("the event store closed");
+      const generation = this.store.changeGeneration;
+      const batch = await readAfter(this.sql, ALL, after, LIVE_BATCH);
+      if (signal.aborted) return;
+      if (batch.length > 0) {
+        after = batch[batch.length - 1]!.key;
+        this.deliver(batch);
+      }
+      if (batch.length < LIVE_BATCH) await this.store.waitForChange(generation, this.pollIntervalMs, signal);
+    }
   }
 
   private stop(): Promise<void> {
     return this.serialise(async () => {
       if (this.state.kind !== "running" || this.byId.size > 0) return;
-      const { subscription } = this.state;
+      const { reader } = this.state;
       this.state = { kind: "idle" };
       this.lastKey = null;
-      await subscription.close();
+      await stopReader(reader);
       this.dropPending();
     });
   }
 
-  private async deliver(events: RecordedEvent[]): Promise<void> {
-    const keys = await logKeys(this.sql, events.map((event) => event.position));
-    for (const event of events) {
-      const key = keys.get(event.position);
-      if (!key) throw new Error(`event at position ${event.position} was read but its log key was not found`);
+  private deliver(batch: readonly LoggedEvent[]): void {
+    for (const { event, key } of batch) {
       this.pending.push(toLiveEvent(event, key));
       this.lastKey = key;
     }
@@ -251,9 +291,9 @@ export class LiveHub {
   }
 
   /**
-   * Every write through a Next response costs several microseconds per connection whatever its
-   * size, so with many connections events are sent in paced batches: the fan-out work then
-   * stays bounded however fast events arrive, at the price of at most maxPacingMs of delay.
+   * Every write to a connection costs a system call (about 10 µs on loopback) whatever its size,
+   * so with many connections events are sent in paced batches: the fan-out work then stays
+   * bounded however fast events arrive, at the price of at most maxPacingMs of delay.
    */
   private scheduleFanOut(): void {
     if (this.pacingTimer || this.pending.length === 0) return;
@@ -273,24 +313,25 @@ export class LiveHub {
     const events = this.pending;
     this.pending = [];
     this.lastFanOutAt = performance.now();
-    const batches = new Map<LiveSubscription, LiveEvent[]>();
+    // A subscription follows one stream, so every subscription of a stream gets the same batch.
+    const batches = new Map<string, LiveEvent[]>();
     for (const live of events) {
       for (const name of streamNamesOf(live.event)) {
-        const subscriptions = this.byStream.get(name);
-        if (!subscriptions) continue;
-        for (const subscription of subscriptions) {
-          const batch = batches.get(subscription);
-          if (batch) batch.push(live);
-          else batches.set(subscription, [live]);
-        }
+        if (!this.byStream.has(name)) continue;
+        const batch = batches.get(name);
+        if (batch) batch.push(live);
+        else batches.set(name, [live]);
       }
     }
-    for (const [subscription, batch] of batches) subscription.offer(batch);
+    for (const [name, batch] of batches) {
+      for (const subscription of this.byStream.get(name) ?? []) subscription.offer(batch);
+    }
   }
 
-  /** The store subscription died (the store closed, or a read kept failing): clients reconnect. */
-  private failed(subscription: Subscription, error: unknown): void {
-    if (this.state.kind !== "running" || this.state.subscription !== subscription) return;
+  /** A read of the log failed (or the store closed): clients reconnect and resume. */
+  private failed(reader: LiveReader, error: unknown): void {
+    reader.stopListening();
+    if (this.state.kind !== "running" || this.state.reader !== reader) return;
     this.state = { kind: "idle" };
     this.lastKey = null;
     this.dropPending();
@@ -298,7 +339,7 @@ export class LiveHub {
     for (const open of [...this.byId.values()]) open.close({ reason: "failed", message });
   }
 
-  /** Ends every subscription and the store subscription. */
+  /** Ends every subscription and the reading of the log. */
   async close(): Promise<void> {
     if (this.state.kind === "closed") return;
     this.cancelLinger();
@@ -306,7 +347,7 @@ export class LiveHub {
     await this.transition;
     const previous = this.state;
     this.state = { kind: "closed" };
-    if (previous.kind === "running") await previous.subscription.close();
+    if (previous.kind === "running") await stopReader(previous.reader);
     this.dropPending();
   }
 
@@ -316,4 +357,10 @@ export class LiveHub {
     this.pacingTimer = undefined;
     this.pending = [];
   }
+}
+
+async function stopReader(reader: LiveReader): Promise<void> {
+  reader.abort.abort();
+  await reader.done.catch(() => {});
+  reader.stopListening();
 }

@@ -145,3 +145,13 @@ export async function logKeys(db: SqlQueryable, positions: readonly number[]): P
   for (const row of rows) keys.set(row.position, { xid: BigInt(row.xid), position: row.position });
   return keys;
 }
+
+/** The log key of the newest readable event; null while the log is empty. */
+export async function headKey(db: SqlQueryable): Promise<LogKey | null> {
+  const { rows } = await db.query<{ position: number; xid: string }>(
+    `SELECT e.position, e.transaction_id::text AS xid FROM events e WHERE ${BELOW_HORIZON}
+     ORDER BY e.transaction_id DESC, e.position DESC LIMIT 1`,
+  );
+  const row = rows[0];
+  return row ? { xid: BigInt(row.xid), position: row.position } : null;
+}
