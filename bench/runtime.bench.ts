@@ -131,6 +131,8 @@ async function storeDeliveryRun(runtime: Runtime, round: string, count: number, 
   const latencies: number[] = [];
   let received!: () => void;
   const all = new Promise<void>((resolve) => (received = resolve));
+  // From a position read first: with "end" the subscription might read the head after the first append.
+  const after = await runtime.store.headPosition();
   const subscription = runtime.store.subscribe(
     (events) => {
       const now = performance.now();
@@ -140,7 +142,7 @@ async function storeDeliveryRun(runtime: Runtime, round: string, count: number, 
       }
       if (latencies.length === count) received();
     },
-    { after: "end", filter: { types: ["BenchPing"] } },
+    { after, filter: { types: ["BenchPing"] } },
   );
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
