@@ -30,9 +30,9 @@ export interface LiveHubOptions {
   /** How long the live reader outlives the last connection, so reconnects do not restart it. */
   lingerMs?: number;
   /**
-   * Fan-out pacing: after a fan-out, the next waits at least this many microseconds per open
-   * subscription (capped by maxPacingMs); events arriving meanwhile go out together, one write
-   * per connection. An event after a quiet spell goes out at once.
+   * Fan-out pacing: after a fan-out has ended, the next waits at least this many microseconds
+   * per open subscription (capped by maxPacingMs); events arriving meanwhile go out together,
+   * one write per connection. An event after a quiet spell goes out at once.
    */
   pacingMicrosPerSubscription?: number;
   maxPacingMs?: number;
@@ -105,7 +105,7 @@ export class LiveHub {
   private readonly maxPacingMs: number;
   private pending: LiveEvent[] = [];
   private pacingTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastFanOutAt = Number.NEGATIVE_INFINITY;
+  private lastFanOutEndedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: EventStore,
@@ -298,7 +298,7 @@ export class LiveHub {
   private scheduleFanOut(): void {
     if (this.pacingTimer || this.pending.length === 0) return;
     const intervalMs = Math.min(this.maxPacingMs, (this.byId.size * this.pacingMicrosPerSubscription) / 1000);
-    const wait = this.lastFanOutAt + intervalMs - performance.now();
+    const wait = this.lastFanOutEndedAt + intervalMs - performance.now();
     if (wait <= 0) {
       this.fanOut();
       return;
@@ -312,7 +312,6 @@ export class LiveHub {
   private fanOut(): void {
     const events = this.pending;
     this.pending = [];
-    this.lastFanOutAt = performance.now();
     // A subscription follows one stream, so every subscription of a stream gets the same batch.
     const batches = new Map<string, LiveEvent[]>();
     for (const live of events) {
@@ -326,6 +325,9 @@ export class LiveHub {
     for (const [name, batch] of batches) {
       for (const subscription of this.byStream.get(name) ?? []) subscription.offer(batch);
     }
+    // From its end: the writes happen in the loop above, so the pause leaves the processor to
+    // the reads and to everything else however long the fan-out took.
+    this.lastFanOutEndedAt = performance.now();
   }
 
   /** A read of the log failed (or the store closed): clients reconnect and resume. */
