@@ -80,8 +80,15 @@ async function stockOnHand(request: APIRequestContext, boardId: string, sku: str
 test("Order fulfilment: an order within restocked stock is confirmed and shipped, one beyond it is rejected up front", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "Order fulfilment");
   const sku = `LAMP-${randomUUID().slice(0, 8)}`;
-  const restocked = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "RestockItem", payload: { sku, quantity: 5 } });
-  await commandSettles(page.request, restocked.messageId, "accepted");
+  // The warehouse books stock from the editor's Run panel, as an actor would.
+  await page.getByRole("tab", { name: "Run" }).click();
+  const commandForm = page.getByTestId("command-form");
+  await commandForm.getByText("Send a command").click();
+  await commandForm.getByLabel("Command to send").selectOption({ label: "RestockItem (Inventory)" });
+  await commandForm.getByLabel(/^sku/).fill(sku);
+  await commandForm.getByLabel(/^quantity/).fill("5");
+  await commandForm.getByRole("button", { name: "Send RestockItem" }).click();
+  await expect(commandForm.getByTestId("command-result")).toHaveText("Accepted: ItemRestocked.", { timeout: 20_000 });
   await expect.poll(() => stockOnHand(page.request, boardId, sku), { timeout: 30_000, intervals: [250, 500, 1000] }).toBe(5);
 
   const orderId = `o-${randomUUID().slice(0, 8)}`;

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "@/components/trpc/client.tsx";
-import type { EventDefinition, ProcessDefinitionV1 } from "@/server/definition/v1.ts";
+import type { CommandDefinition, EventDefinition, ProcessDefinitionV1 } from "@/server/definition/v1.ts";
 import { PayloadForm } from "./payload-form.tsx";
 import { emptyForm, formFields, readForm, sampleForm, setDraftAt, violationsByField, type Draft, type DraftObject, type FieldErrors } from "./schema-form.ts";
 
@@ -64,6 +64,7 @@ export function RunPanel({ boardId }: { boardId: string }) {
       )}
       <RecentInstances boardId={boardId} />
       {deployed && definition.data ? <StartForm key={deployed.id} boardId={boardId} definition={definition.data} /> : null}
+      {deployed && definition.data && definition.data.commands.length > 0 ? <CommandForm key={`command-${deployed.id}`} boardId={boardId} commands={definition.data.commands} /> : null}
       {definition.isError ? <p className="error-text">{definition.error.message}</p> : null}
     </div>
   );
@@ -162,6 +163,132 @@ function StartForm({ boardId, definition }: { boardId: string; definition: Proce
         onDone={() => void refreshInstances()}
       />
     </section>
+  );
+}
+
+type CommandOutcome = Awaited<ReturnType<ReturnType<typeof useTRPCClient>["runtime"]["commandOutcome"]["query"]>>;
+
+function outcomeText(outcome: CommandOutcome): { tone: "ok" | "error" | "pending"; text: string } {
+  switch (outcome.kind) {
+    case "accepted":
+      return { tone: "ok", text: outcome.events.length > 0 ? `Accepted: ${outcome.events.map((event) => event.type).join(", ")}.` : "Accepted (no events)." };
+    case "rejected":
+      return { tone: "error", text: `Rejected: ${outcome.reason}` };
+    case "delivered":
+      return { tone: "ok", text: "Delivered to its external handler." };
+    case "parked":
+      return { tone: "error", text: `Parked after ${outcome.attempts} attempts${outcome.error ? `: ${outcome.error}` : ""}. See Runs → Dead letters.` };
+    case "pending":
+    case "unknown":
+      return { tone: "pending", text: "Waiting for its handler…" };
+    default: {
+      const unknownOutcome: never = outcome;
+      return unknownOutcome;
+    }
+  }
+}
+
+/** Any command of the deployed version, sent as an actor would: set up stock, correct data, try a rule. */
+function CommandForm({ boardId, commands }: { boardId: string; commands: CommandDefinition[] }) {
+  const client = useTRPCClient();
+  const [choice, setChoice] = useState(0);
+  const command = commands[Math.min(choice, commands.length - 1)]!;
+  const fields = useMemo(() => formFields(command.schema), [command]);
+  const [draft, setDraft] = useState<DraftObject>(() => emptyForm(fields));
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
+  const [submitted, setSubmitted] = useState(false);
+  const [serverErrors, setServerErrors] = useState<FieldErrors>({});
+  const [result, setResult] = useState<{ tone: "ok" | "error" | "pending"; text: string } | null>(null);
+  const seed = useRef(Math.floor(Math.random() * 10_000));
+  const polling = useRef<{ cancelled: boolean } | null>(null);
+  // Rendered only when opened, so its fields never shadow the start form's labels.
+  const [open, setOpen] = useState(false);
+  useEffect(() => () => void (polling.current && (polling.current.cancelled = true)), []);
+
+  useEffect(() => {
+    setDraft(emptyForm(fields));
+    setTouched(new Set());
+    setSubmitted(false);
+    setResult(null);
+  }, [fields]);
+
+  const { payload, errors: clientErrors } = readForm(command.schema, fields, draft);
+  const errors = { ...serverErrors, ...clientErrors };
+
+  const change = (path: string, value: Draft) => {
+    setDraft((current) => setDraftAt(current, path, value));
+    setTouched((current) => new Set(current).add(path));
+    setServerErrors({});
+  };
+
+  const followOutcome = async (messageId: string) => {
+    if (polling.current) polling.current.cancelled = true;
+    const token = { cancelled: false };
+    polling.current = token;
+    for (let attempt = 0; attempt < 120 && !token.cancelled; attempt += 1) {
+      const shown = outcomeText(await client.runtime.commandOutcome.query({ messageId }));
+      if (token.cancelled) return;
+      setResult(shown);
+      if (shown.tone !== "pending") return;
+      await new Promise((resolve) => setTimeout(resolve, attempt < 10 ? 200 : 1000));
+    }
+  };
+
+  const send = async () => {
+    setSubmitted(true);
+    if (Object.keys(clientErrors).length > 0) return;
+    try {
+      const sent = await client.runtime.sendCommand.mutate({ boardId, name: command.name, payload });
+      setServerErrors({});
+      setResult({ tone: "pending", text: sent.duplicate ? "Already sent." : "Sent; waiting for its handler…" });
+      void followOutcome(sent.messageId).catch((error: unknown) => setResult({ tone: "error", text: (error as Error).message }));
+    } catch (error) {
+      setServerErrors(violationsByField(startViolations(error)));
+      setResult({ tone: "error", text: (error as Error).message.split("\n")[0]! });
+    }
+  };
+
+  return (
+    <details className="ep-load-generator" data-testid="command-form" onToggle={(event) => setOpen(event.currentTarget.open)}>
+      <summary>Send a command</summary>
+      {open ? (
+        <>
+          <label className="small">
+            Command{" "}
+            <select aria-label="Command to send" value={choice} onChange={(event) => setChoice(Number(event.target.value))}>
+              {commands.map((candidate, index) => (
+                <option key={candidate.id} value={index}>
+                  {candidate.name}
+                  {candidate.context ? ` (${candidate.context.name})` : ""}
+                </option>
+              ))}
+            </select>
+          </label>
+          {command.description ? <p className="muted small">{command.description}</p> : null}
+          <button
+            type="button"
+            className="button small"
+            onClick={() => {
+              seed.current += 1;
+              setDraft(sampleForm(fields, seed.current, new Date()));
+              setServerErrors({});
+            }}
+          >
+            Fill with sample data
+          </button>
+          <PayloadForm fields={fields} value={draft} errors={errors} showAll={submitted} touched={touched} onChange={change} />
+          {errors[""] ? <p className="error-text">{errors[""]}</p> : null}
+          <button type="button" className="button primary small" onClick={() => void send()}>
+            Send {command.name}
+          </button>
+          {result ? (
+            <p className={result.tone === "error" ? "error-text" : result.tone === "ok" ? "ep-ok-text" : "muted small"} role={result.tone === "error" ? "alert" : "status"} data-testid="command-result">
+              {result.text}
+            </p>
+          ) : null}
+        </>
+      ) : null}
+    </details>
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import type { PayloadPropertyV1, PayloadSchemaV1 } from "@/server/definition/v1.ts";
 import { payloadViolations } from "@/server/runtime/core/payload-schema.ts";
+import { SAMPLE_SKUS } from "@/server/templates/sample-data.ts";
 
 interface FieldBase {
   name: string;
@@ -126,7 +127,8 @@ function sampleText(field: FormField & { kind: "text" }, seed: number, now: Date
   if (has("street", "address", "line")) return `${1 + (seed % 120)} ${pick(STREETS, seed)}`;
   if (has("country")) return pick(["DE", "PT", "NO", "FR", "NL"], seed);
   if (has("currency")) return "EUR";
-  if (has("sku", "code")) return `SKU-${String(100 + (seed % 900))}`;
+  if (has("sku")) return pick(SAMPLE_SKUS, seed);
+  if (has("code")) return `CODE-${String(100 + (seed % 900))}`;
   if (has("product", "item", "title")) return pick(PRODUCTS, seed);
   if (has("reason", "comment", "note", "description")) return "Requested by the customer";
   if (has("name")) return `${pick(FIRST_NAMES, seed)} ${pick(LAST_NAMES, seed + 3)}`;

@@ -4,6 +4,8 @@ import { templates } from "../templates/index.ts";
 
 export const exampleBoardId = (templateId: string) => `example-${templateId}`;
 
+export const exampleSetupMessageId = (templateId: string, index: number) => `example-${templateId}-setup-${index}`;
+
 export interface SeedResult {
   created: string[];
   skipped: "not-empty" | null;
@@ -28,6 +30,10 @@ export async function seedExamples(storage: Storage): Promise<SeedResult> {
     if (count === 0) continue;
     const { version } = await runtime.publishBoard(id);
     await runtime.deploy(id, version.version);
+    for (const [index, step] of template.exampleSetup.entries()) {
+      // A fixed message id: a seed interrupted and run again sends each setup command once.
+      await runtime.sendCommand({ boardId: id, name: step.command, payload: step.payload, messageId: exampleSetupMessageId(template.id, index) });
+    }
     created.push(id);
   }
   return { created, skipped: null };

@@ -167,7 +167,7 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
               events: events.map((event, index) => ({ type: event.definition.name, messageId: event.messageId, position: result.positions[index]! })),
             };
             await recordInbox(tx, consumer, message.messageId, now, outcome);
-            if (log.enqueued) await notifyWorkers(tx, rt.sql);
+            if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
             return { outcome: "accepted", reason: null, events: events.map((event) => event.definition.name), log, next: log.next };
           }
           case "rejected": {
@@ -182,7 +182,7 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
             if (failure) await enqueueLogged(tx, log, [failure], now);
             const outcome: CommandOutcomeRecord = { kind: "rejected", code: decision.code, reason: decision.reason, streamId };
             await recordInbox(tx, consumer, message.messageId, now, outcome);
-            if (log.enqueued) await notifyWorkers(tx, rt.sql);
+            if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
             return { outcome: "rejected", reason: decision.reason, events: [], log, next: log.next };
           }
           default: {

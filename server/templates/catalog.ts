@@ -5,6 +5,7 @@ import { insuranceQuoteChoreography } from "./insurance-quote-choreography.ts";
 import { insuranceQuote } from "./insurance-quote.ts";
 import { orderFulfilment } from "./order-fulfilment.ts";
 import { productCatalogCqrs } from "./product-catalog-cqrs.ts";
+import { SAMPLE_SKUS } from "./sample-data.ts";
 import { userRegistration } from "./user-registration.ts";
 
 export interface TemplateSource {
@@ -12,6 +13,13 @@ export interface TemplateSource {
   name: string;
   description: string;
   build: (board: BoardBuilder) => void;
+  /** Commands the seeded example runs once after it is deployed, so pressing Run works at once. */
+  exampleSetup?: ExampleCommand[];
+}
+
+export interface ExampleCommand {
+  command: string;
+  payload: Record<string, unknown>;
 }
 
 export const templateSources: TemplateSource[] = [
@@ -40,8 +48,9 @@ export const templateSources: TemplateSource[] = [
     id: "order-fulfilment",
     name: "Order fulfilment",
     description:
-      "Orders, Inventory, Payments and Shipping react to each other's events. Orders keeps its own view of stock from Inventory's restocks and rejects an order it cannot fill before anything is reserved or paid; only Orders validates, confirms or rejects an order, and a declined payment releases the reserved stock.",
+      "Orders, Inventory, Payments and Shipping react to each other's events. Orders keeps its own view of stock from Inventory's restocks and rejects an order it cannot fill before anything is reserved or paid; only Orders validates, confirms or rejects an order, and a declined payment releases the reserved stock. Book stock with RestockItem (Run → Send a command); the example process starts with stock of the sample SKUs.",
     build: orderFulfilment,
+    exampleSetup: SAMPLE_SKUS.map((sku) => ({ command: "RestockItem", payload: { sku, quantity: 1_000 } })),
   },
   {
     id: "product-catalog-cqrs",

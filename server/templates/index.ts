@@ -4,7 +4,7 @@
  */
 import type { BoardDocument } from "../board/document.ts";
 import { BoardBuilder } from "./builder.ts";
-import { templateSources } from "./catalog.ts";
+import { templateSources, type ExampleCommand } from "./catalog.ts";
 import { templateLayouts } from "./layouts.generated.ts";
 
 export interface Template {
@@ -12,12 +12,13 @@ export interface Template {
   name: string;
   description: string;
   board: BoardDocument;
+  exampleSetup: ExampleCommand[];
 }
 
 export const templates: Template[] = templateSources.map((source) => {
   const builder = new BoardBuilder();
   source.build(builder);
-  return { id: source.id, name: source.name, description: source.description, board: builder.build(templateLayouts[source.id] ?? {}) };
+  return { id: source.id, name: source.name, description: source.description, board: builder.build(templateLayouts[source.id] ?? {}), exampleSetup: source.exampleSetup ?? [] };
 });
 
 export function findTemplate(id: string): Template | undefined {
