@@ -42,7 +42,7 @@ export interface InstanceSummaryLike {
   startedAt: Date;
   updatedAt: Date;
   lastActivityAt: Date;
-  stuckAfterMs: number;
+  stuckAfterMs: number | null;
 }
 
 export function rowFromSummary(summary: InstanceSummaryLike, definitionVersion: number | null = null): InstanceRow {

@@ -14,14 +14,15 @@ export interface InstanceSummary {
   processId: string;
   correlationKey: string;
   correlationId: string;
-  /** `stuck` when running or compensating and idle for longer than stuckAfterMs. */
+  /** `stuck` when running or compensating and idle for longer than stuckAfterMs (never when that is null). */
   status: InstanceStatus;
   storedStatus: ProcessStatus;
   reason: string | null;
   startedAt: Date;
   updatedAt: Date;
   lastActivityAt: Date;
-  stuckAfterMs: number;
+  /** Null for a standing process (no completion event), which is never stuck. */
+  stuckAfterMs: number | null;
 }
 
 interface InstanceRow {
@@ -36,7 +37,7 @@ interface InstanceRow {
   started_at: Date;
   updated_at: Date;
   last_activity_at: Date;
-  stuck_after_ms: number;
+  stuck_after_ms: number | null;
 }
 
 function toSummary(row: InstanceRow, now: Date): InstanceSummary {
@@ -49,7 +50,7 @@ function toSummary(row: InstanceRow, now: Date): InstanceSummary {
     processId: row.process_id,
     correlationKey: row.correlation_key,
     correlationId: row.correlation_id,
-    status: waiting && now.getTime() - lastActivityAt.getTime() >= row.stuck_after_ms ? "stuck" : row.status,
+    status: waiting && row.stuck_after_ms !== null && now.getTime() - lastActivityAt.getTime() >= row.stuck_after_ms ? "stuck" : row.status,
     storedStatus: row.status,
     reason: row.reason,
     startedAt: new Date(row.started_at),
@@ -76,7 +77,7 @@ export interface InstancePage {
   nextCursor: string | null;
 }
 
-const STUCK = `(status IN ('running', 'compensating') AND last_activity_at + stuck_after_ms * interval '1 millisecond' <= $8)`;
+const STUCK = `(status IN ('running', 'compensating') AND stuck_after_ms IS NOT NULL AND last_activity_at + stuck_after_ms * interval '1 millisecond' <= $8)`;
 
 /** Newest first, keyset-paged on (started_at, id). */
 export async function listInstances(db: SqlQueryable, filter: InstanceFilter, now: Date): Promise<InstancePage> {

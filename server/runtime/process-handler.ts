@@ -145,7 +145,7 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
         }));
         const appended = await appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
         log.appendedEvents(version, instanceId, records, appended);
-        await saveInstanceRow(tx, version, process.id, process.stuckAfterMs, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
+        await saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
 
         const outgoing: NewOutboxMessage[] = [];
         for (const issued of decision.commands) {
@@ -208,7 +208,8 @@ async function saveInstanceRow(
   tx: SqlQueryable,
   version: LoadedVersion,
   processId: string,
-  stuckAfterMs: number,
+  /** Null for a standing process: with no completion event it waits for events by design. */
+  stuckAfterMs: number | null,
   instanceId: string,
   correlationKey: string,
   state: ProcessState,

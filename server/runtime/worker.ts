@@ -260,7 +260,7 @@ export class RuntimeWorker {
       correlation_key: string;
       correlation_id: string;
       status: "running" | "compensating";
-      stuck_after_ms: number;
+      stuck_after_ms: number | null;
     }>(
       `SELECT id, board_id, version_id, process_id, correlation_key, correlation_id, status, stuck_after_ms FROM runtime_instances
        WHERE status IN ('running', 'compensating')
