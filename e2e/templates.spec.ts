@@ -111,7 +111,7 @@ test("User registration: a registration is accepted and a stale password update 
   await commandSettles(page.request, stale.messageId, "rejected");
 });
 
-test("Product catalog: a product is inserted and the supplier feed is subscribed on NATS", async ({ page }) => {
+test("Product catalog: a product is inserted, the supplier feed is subscribed on NATS and the stock queue on a Redis stream", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "Product catalog (CQRS over NATS)");
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
   const inserted = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "InsertProduct", payload: { name: "Lamp", sku, stockCount: 4 } });
@@ -121,13 +121,17 @@ test("Product catalog: a product is inserted and the supplier feed is subscribed
       async () =>
         (await query<{ bindings: { boardId: string; direction: string; kind: string; subscription: { state: string } | null }[] }>(page.request, "buses.status", {})).bindings
           .filter((binding) => binding.boardId === boardId && binding.direction === "inbound")
-          .map((binding) => [binding.kind, binding.subscription?.state]),
+          .map((binding) => [binding.kind, binding.subscription?.state])
+          .sort(),
       { timeout: 20_000 },
     )
-    .toEqual([["nats", "subscribed"]]);
+    .toEqual([
+      ["nats", "subscribed"],
+      ["redis", "subscribed"],
+    ]);
 
   await page.goto("/settings");
-  const binding = page.getByTestId("bus-binding").filter({ hasText: boardId }).filter({ hasText: "inbound" });
+  const binding = page.getByTestId("bus-binding").filter({ hasText: boardId }).filter({ hasText: "supplier.products.*" });
   await expect(binding).toHaveAttribute("data-state", "connected");
   await expect(binding).toContainText("subscribed");
 });

@@ -168,7 +168,14 @@ const readModelData = z.object({
 export const externalBindingSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
   z.object({ kind: z.literal("webhook"), url: z.string().max(2000), secret: z.string().max(200).optional() }),
-  z.object({ kind: z.literal("redis"), channel: z.string().max(200), mode: z.enum(["pubsub", "stream"]).default("pubsub") }),
+  z.object({
+    kind: z.literal("redis"),
+    channel: z.string().max(200),
+    mode: z.enum(["pubsub", "stream"]).default("pubsub"),
+    /** Stream mode, as a work queue: entries read per batch, and how long one read waits for new entries. */
+    batchSize: z.number().int().min(1).max(1000).optional(),
+    pollIntervalMs: z.number().int().min(10).max(60_000).optional(),
+  }),
   z.object({ kind: z.literal("nats"), subject: z.string().max(200), queueGroup: z.string().max(100).optional() }),
 ]);
 export type ExternalBinding = z.infer<typeof externalBindingSchema>;

@@ -23,6 +23,9 @@ export type BusStatus =
 export interface SubscribeOptions {
   /** NATS queue group / Redis stream consumer group: each message goes to one member only. */
   group?: string;
+  /** Redis streams: entries read per batch (COUNT) and how long one read waits (BLOCK, ms). */
+  batchSize?: number;
+  pollIntervalMs?: number;
 }
 
 export interface ExternalBus {

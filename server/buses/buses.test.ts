@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExternalBus, InboundMessage } from "./bus.ts";
 import { createNatsBus } from "./nats.ts";
@@ -51,6 +52,50 @@ describe("Redis bus", () => {
     expect(received.map((m) => m.messageId).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
     await new Promise((r) => setTimeout(r, 200));
     expect(seen.received).toHaveLength(20);
+  });
+});
+
+describe("Redis stream as a work queue", () => {
+  it("reads batchSize entries at a time and acknowledges each only once it is handled", async () => {
+    const stream = `sagaboard-queue-${randomUUID()}`;
+    const admin = new Redis(REDIS_URL);
+    try {
+      // The group exists before the backlog is written, so the worker finds twelve entries waiting.
+      await admin.xgroup("CREATE", stream, "workers", "0", "MKSTREAM");
+      for (let i = 0; i < 12; i++) await admin.xadd(stream, "*", "data", JSON.stringify({ id: `q${i}`, name: "restock", payload: { n: i } }));
+      const pending = async () => ((await admin.xpending(stream, "workers")) as [number, ...unknown[]])[0];
+
+      const bus = createRedisBus({ url: REDIS_URL, mode: "stream", consumerName: "worker-1" });
+      open.push(bus);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const handled: string[] = [];
+      const firstTaken = new Promise<void>((resolve) => {
+        void bus.subscribe(
+          stream,
+          async (message) => {
+            if (handled.length === 0) {
+              resolve();
+              await held;
+            }
+            handled.push(message.messageId ?? "");
+          },
+          { group: "workers", batchSize: 3, pollIntervalMs: 50 },
+        );
+      });
+      await firstTaken;
+      // One batch of three is out and unacknowledged; the other nine are still in the queue.
+      expect(await pending()).toBe(3);
+      release();
+      const deadline = Date.now() + 10_000;
+      while (handled.length < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(handled).toEqual(Array.from({ length: 12 }, (_, i) => `q${i}`));
+      while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await pending()).toBe(0);
+    } finally {
+      await admin.del(stream);
+      admin.disconnect();
+    }
   });
 });
 

@@ -18,7 +18,7 @@ import type { Env } from "../env.ts";
 import type { BindingDefinition, ExternalSystemDefinition } from "../definition/v1.ts";
 import { asRuntimeError, registerTransport, type DeliverableBinding, type ExternalTransport, type OutgoingCloudEvent, type Runtime } from "../runtime/index.ts";
 import type { LoadedVersion } from "../runtime/versions.ts";
-import { backoffMs, type BusKind, type BusStatus, type ExternalBus, type InboundMessage } from "./bus.ts";
+import { backoffMs, type BusKind, type BusStatus, type ExternalBus, type InboundMessage, type SubscribeOptions } from "./bus.ts";
 import { createNatsBus } from "./nats.ts";
 import { createRedisBus } from "./redis.ts";
 
@@ -363,7 +363,7 @@ export class BusConnections {
       }
       const bus = await withTimeout(this.bus(roleOf(subscription.binding)), CONNECT_WAIT_MS, `connecting to ${subscription.binding.kind === "redis" ? `Redis at ${this.redisUrl}` : `NATS at ${this.natsServers}`}`);
       const group = subscription.status.group;
-      const unsubscribe = await bus.subscribe(subscription.status.address, (message) => this.receive(subscription, message), group ? { group } : {});
+      const unsubscribe = await bus.subscribe(subscription.status.address, (message) => this.receive(subscription, message), subscribeOptionsOf(subscription.binding, group));
       if (subscription.closed) {
         await unsubscribe();
         return;
@@ -474,6 +474,14 @@ type GlobalWithBuses = typeof globalThis & { [KEY]?: BusConnections };
 /** The process's bus connections (shared with the tRPC router through globalThis, like the runtime). */
 export function getBusConnections(): BusConnections | null {
   return (globalThis as GlobalWithBuses)[KEY] ?? null;
+}
+
+function subscribeOptionsOf(binding: BusBinding, group: string | null): SubscribeOptions {
+  return {
+    ...(group ? { group } : {}),
+    ...(binding.kind === "redis" && binding.batchSize !== undefined ? { batchSize: binding.batchSize } : {}),
+    ...(binding.kind === "redis" && binding.pollIntervalMs !== undefined ? { pollIntervalMs: binding.pollIntervalMs } : {}),
+  };
 }
 
 /** Starts the app's bus connections (server/main.ts, next to the in-process worker). */

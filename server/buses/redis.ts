@@ -60,7 +60,7 @@ export function createRedisBus(options: RedisBusOptions): ExternalBus {
     return subscriber;
   };
 
-  async function subscribeStream(stream: string, onMessage: (message: InboundMessage) => void | Promise<void>, group: string) {
+  async function subscribeStream(stream: string, onMessage: (message: InboundMessage) => void | Promise<void>, group: string, batchSize = 50, pollIntervalMs = 1_000) {
     const reader = connect(`stream-${stream}`);
     await reader.connect();
     try {
@@ -76,7 +76,7 @@ export function createRedisBus(options: RedisBusOptions): ExternalBus {
       let cursor = "0";
       while (!loop.stop) {
         try {
-          const batches = (await reader.xreadgroup("GROUP", group, consumer, "COUNT", 50, "BLOCK", 1000, "STREAMS", stream, cursor)) as
+          const batches = (await reader.xreadgroup("GROUP", group, consumer, "COUNT", batchSize, "BLOCK", pollIntervalMs, "STREAMS", stream, cursor)) as
             | [string, [string, string[]][]][]
             | null;
           if (cursor === "0" && (batches ?? []).every(([, entries]) => entries.length === 0)) cursor = ">";
@@ -120,7 +120,7 @@ export function createRedisBus(options: RedisBusOptions): ExternalBus {
     },
     async subscribe(address, onMessage, subscribeOptions?: SubscribeOptions) {
       if (closed) throw new Error("the Redis bus is closed");
-      if (mode === "stream") return subscribeStream(address, onMessage, subscribeOptions?.group ?? "sagaboard");
+      if (mode === "stream") return subscribeStream(address, onMessage, subscribeOptions?.group ?? "sagaboard", subscribeOptions?.batchSize, subscribeOptions?.pollIntervalMs);
       const client = await ensureSubscriber();
       handlers.set(address, onMessage);
       if (isPattern(address)) await client.psubscribe(address);

@@ -93,6 +93,23 @@ describe("compileBoard", () => {
     );
   });
 
+  it("carries a Redis stream binding's work-queue settings into the definition and back, and only in stream mode", () => {
+    const template = templates.find((candidate) => candidate.id === "batch-allocation")!;
+    const withBinding = (binding: Record<string, unknown>): BoardDocument => ({
+      ...template.board,
+      nodes: template.board.nodes.map((node) => (node.type === "externalSystem" && (node.data as { binding: { kind: string } }).binding.kind === "redis" ? { ...node, data: { ...node.data, binding } } : node)),
+    }) as BoardDocument;
+    const redisBindings = (board: BoardDocument) => {
+      const { definition } = compileBoard(migrateBoardDocument(board), { id: "alloc", name: "Allocation" });
+      if (!definition) throw new Error("expected a definition");
+      return definition.externalSystems.map((system) => system.binding).filter((binding) => binding.kind === "redis");
+    };
+    const queue = redisBindings(withBinding({ kind: "redis", channel: "allocations", mode: "stream", batchSize: 10, pollIntervalMs: 250 }));
+    expect(queue.length).toBeGreaterThan(0);
+    for (const binding of queue) expect(binding).toEqual({ kind: "redis", channel: "allocations", mode: "stream", batchSize: 10, pollIntervalMs: 250 });
+    for (const binding of redisBindings(withBinding({ kind: "redis", channel: "allocations", mode: "pubsub", batchSize: 10 }))) expect(binding).toEqual({ kind: "redis", channel: "allocations", mode: "pubsub" });
+  });
+
   it("orders every list by name then id, and keeps rule order within a command", () => {
     const { definition } = compileBoard(templates[0]?.board as BoardDocument, { id: "insurance-quote", name: "Application Premium Process" });
     if (!definition) throw new Error("expected a definition");

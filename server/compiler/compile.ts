@@ -850,7 +850,13 @@ function canonicalBinding(binding: BoardNodeOf<"externalSystem">["data"]["bindin
     case "webhook":
       return { kind: "webhook", url: binding.url.trim(), secret: binding.secret ?? null };
     case "redis":
-      return { kind: "redis", channel: binding.channel.trim(), mode: binding.mode };
+      return {
+        kind: "redis",
+        channel: binding.channel.trim(),
+        mode: binding.mode,
+        ...(binding.mode === "stream" && binding.batchSize !== undefined ? { batchSize: binding.batchSize } : {}),
+        ...(binding.mode === "stream" && binding.pollIntervalMs !== undefined ? { pollIntervalMs: binding.pollIntervalMs } : {}),
+      };
     case "nats":
       return { kind: "nats", subject: binding.subject.trim(), queueGroup: binding.queueGroup ?? null };
     default: {

@@ -23,7 +23,13 @@ function boardBinding(binding: BindingDefinition): ExternalBinding {
     case "webhook":
       return { kind: "webhook", url: binding.url, ...(binding.secret !== null ? { secret: binding.secret } : {}) };
     case "redis":
-      return { kind: "redis", channel: binding.channel, mode: binding.mode };
+      return {
+        kind: "redis",
+        channel: binding.channel,
+        mode: binding.mode,
+        ...(binding.batchSize !== undefined ? { batchSize: binding.batchSize } : {}),
+        ...(binding.pollIntervalMs !== undefined ? { pollIntervalMs: binding.pollIntervalMs } : {}),
+      };
     case "nats":
       return { kind: "nats", subject: binding.subject, ...(binding.queueGroup !== null ? { queueGroup: binding.queueGroup } : {}) };
     default: {

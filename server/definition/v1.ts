@@ -329,7 +329,13 @@ export type TimerDefinition = z.infer<typeof timerSchema>;
 export const bindingSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("none") }),
   z.object({ kind: z.literal("webhook"), url: z.string().min(1).max(2000), secret: z.string().max(200).nullable() }),
-  z.object({ kind: z.literal("redis"), channel: z.string().min(1).max(200), mode: z.enum(["pubsub", "stream"]) }),
+  z.object({
+    kind: z.literal("redis"),
+    channel: z.string().min(1).max(200),
+    mode: z.enum(["pubsub", "stream"]),
+    batchSize: z.number().int().min(1).max(1000).optional().describe("Stream mode: entries read per batch (default 50)."),
+    pollIntervalMs: z.number().int().min(10).max(60_000).optional().describe("Stream mode: how long one read waits for new entries, in ms (default 1000)."),
+  }),
   z.object({ kind: z.literal("nats"), subject: z.string().min(1).max(200), queueGroup: z.string().max(100).nullable() }),
 ]);
 export type BindingDefinition = z.infer<typeof bindingSchema>;

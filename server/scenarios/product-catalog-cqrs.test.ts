@@ -6,6 +6,7 @@
  */
 import net from "node:net";
 import { connect, type NatsConnection } from "nats";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testStorageKinds } from "../db/testing.ts";
 import { readStream } from "../eventstore/index.ts";
@@ -73,6 +74,8 @@ function relay() {
   };
 }
 
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
 describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90_000 }, (kind) => {
   let harness: Harness;
   let outside: NatsConnection;
@@ -86,7 +89,7 @@ describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90
     // Three workers' bus connections: the queue group "catalog" has three members.
     for (let index = 0; index < 3; index++) {
       const runtime = index === 0 ? harness.runtime : new Runtime(harness.storage);
-      const buses = new BusConnections({ runtime, natsServers: `${NATS_HOST}:${NATS_PORT}`, pollIntervalMs: 200 });
+      const buses = new BusConnections({ runtime, redisUrl: REDIS_URL, natsServers: `${NATS_HOST}:${NATS_PORT}`, pollIntervalMs: 200 });
       await buses.start();
       members.push({ runtime, buses });
     }
@@ -103,7 +106,7 @@ describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90
   it("gives each supplier product to exactly one member of the queue group and publishes ProductInserted", async () => {
     const inserted = await listen(outside, address("product.inserted"));
     for (const member of members) {
-      expect(member.buses.status().bindings.find((binding) => binding.direction === "inbound")).toMatchObject({
+      expect(member.buses.status().bindings.find((binding) => binding.direction === "inbound" && binding.kind === "nats")).toMatchObject({
         kind: "nats",
         group: "catalog",
         subscription: { state: "subscribed" },
@@ -116,7 +119,7 @@ describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90
     }
     await outside.flush();
 
-    const received = () => members.map((member) => member.buses.status().bindings.find((binding) => binding.direction === "inbound")!.received);
+    const received = () => members.map((member) => member.buses.status().bindings.find((binding) => binding.direction === "inbound" && binding.kind === "nats")!.received);
     await eventually(async () => received().reduce((sum, value) => sum + value, 0) >= count || undefined, "every supplier product to be received");
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received().reduce((sum, value) => sum + value, 0)).toBe(count);
@@ -135,6 +138,38 @@ describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90
     const stored = await readStream(harness.storage.sql, "catalog:Product:SKU-7");
     expect(inserted.find((message) => (message.payload as { sku: string }).sku === "SKU-7")?.messageId).toBeDefined();
     expect(stored.events[0]!.data).toMatchObject({ name: "Lamp 7", sku: "SKU-7", stockCount: 7 });
+  });
+
+  it("takes stock changes from the Redis work queue, each entry once across the three workers, and acknowledges them", async () => {
+    const queue = address("catalog.stock-updates");
+    for (const member of members) {
+      expect(member.buses.status().bindings.find((binding) => binding.direction === "inbound" && binding.kind === "redis")).toMatchObject({
+        address: queue,
+        subscription: { state: "subscribed" },
+      });
+    }
+    const redis = new Redis(REDIS_URL);
+    try {
+      for (let index = 0; index < 5; index++) {
+        await redis.xadd(queue, "*", "data", JSON.stringify({ id: `stock-${queue}-${index}`, name: "stock.changed", payload: { sku: `SKU-${index}`, stockCount: 100 + index } }));
+      }
+      for (let index = 0; index < 5; index++) {
+        const changed = await eventually(async () => {
+          const stream = await readStream(harness.storage.sql, `catalog:Product:SKU-${index}`);
+          return stream.events.length >= 2 ? stream.events : undefined;
+        }, `StockCountChanged for SKU-${index}`, 20_000);
+        expect(changed.map((event) => [event.type, (event.data as { stockCount: number }).stockCount])).toEqual([
+          ["ProductInserted", index],
+          ["StockCountChanged", 100 + index],
+        ]);
+      }
+      const groups = (await redis.xinfo("GROUPS", queue)) as unknown[][];
+      const pending = groups.map((group) => Number(group[group.indexOf("pending") + 1]));
+      expect(pending).toEqual([0]);
+    } finally {
+      await redis.del(queue);
+      redis.disconnect();
+    }
   });
 });
 

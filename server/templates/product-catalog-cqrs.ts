@@ -2,7 +2,8 @@
  * SEEDS 002: CQRS over NATS. The Catalog write model {name, sku, stockCount} publishes
  * product.inserted; the Storefront builds its own read model {name, code, lastUpdated} from it
  * and serves /products from there (eventually consistent). Supplier products arrive on a NATS
- * subject consumed by a queue group, so exactly one Catalog instance takes each.
+ * subject consumed by a queue group, so exactly one Catalog instance takes each. Stock changes
+ * arrive through a work queue (a Redis stream read in batches, acknowledged once stored).
  */
 import type { BoardBuilder } from "./builder.ts";
 import { payload } from "./builder.ts";
@@ -45,6 +46,12 @@ export function productCatalogCqrs(board: BoardBuilder): void {
     description: "Suppliers publish new products on supplier.products.*; the catalog's instances share one queue group.",
     binding: { kind: "nats", subject: "supplier.products.*", queueGroup: "catalog" },
     inbound: [{ message: "supplier.product", target: insertProduct, mapping: { name: "message.title", sku: "message.code", stockCount: "$number(message.quantity)" } }],
+  });
+  board.externalSystem(null, "stock-updates", "Stock update queue", {
+    description:
+      "A work queue of {id, name, payload} messages on a Redis stream: read in batches of 10 every 500 ms, acknowledged once stored; one that cannot be stored stays for a later try, and a command that keeps failing is parked as a dead letter for redrive.",
+    binding: { kind: "redis", channel: "catalog.stock-updates", mode: "stream", batchSize: 10, pollIntervalMs: 500 },
+    inbound: [{ message: "stock.changed", target: changeStock, mapping: { sku: "message.sku", stockCount: "message.stockCount" } }],
   });
   board.externalSystem(null, "product-events", "Product events", {
     description: "Every subscriber of product.inserted gets a copy.",

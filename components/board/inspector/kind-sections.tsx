@@ -326,6 +326,27 @@ function BindingFields({ binding, onChange }: { binding: ExternalBinding; onChan
             ]}
             onChange={(mode: "pubsub" | "stream") => onChange({ ...binding, mode })}
           />
+          {binding.mode === "stream" ? (
+            <>
+              <NumberField
+                label="Batch size (entries per read)"
+                value={binding.batchSize ?? 50}
+                min={1}
+                max={1000}
+                step={1}
+                hint="A work queue: entries are read in batches and acknowledged once stored; an entry that cannot be stored stays for a later try."
+                onChange={(batchSize) => onChange({ ...binding, batchSize }, "binding:batchSize")}
+              />
+              <NumberField
+                label="Poll interval (ms)"
+                value={binding.pollIntervalMs ?? 1000}
+                min={10}
+                max={60_000}
+                step={1}
+                onChange={(pollIntervalMs) => onChange({ ...binding, pollIntervalMs }, "binding:pollIntervalMs")}
+              />
+            </>
+          ) : null}
         </>
       );
     case "nats":
