@@ -1,18 +1,12 @@
 /**
- * Every template from the process list to a finished run: created on /processes through the UI,
- * published, deployed and run through the runtime's tRPC procedures over HTTP (superjson:
- * `{"json": input}`), the outcome read back from the runtime (and, for Redis, off the broker).
+ * Every template from the process list to a finished run, through the UI: created on /processes,
+ * published and deployed in the Versions panel, run from the Run panel (start form or "Send a
+ * command"), its outcome checked on the instance timeline and in the Views page. Outcomes are also
+ * read back over tRPC (superjson: `{"json": input}`) and, for Redis, off the broker.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-
-async function mutate<T>(request: APIRequestContext, path: string, input: unknown): Promise<T> {
-  const response = await request.post(`/api/trpc/${path}`, { data: { json: input } });
-  const body = await response.json();
-  expect(response.ok(), `${path}: ${JSON.stringify(body).slice(0, 500)}`).toBe(true);
-  return body.result.data.json as T;
-}
 
 async function query<T>(request: APIRequestContext, path: string, input: unknown): Promise<T> {
   const response = await request.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`);
@@ -27,15 +21,58 @@ interface Instance {
   correlationKey: string;
 }
 
-/** Creates the process from its template on /processes, then publishes and deploys it. */
+const tab = (page: Page, name: string) => page.getByRole("tab", { name: new RegExp(`^${name}`) });
+
+/** Creates the process from its template on /processes, then publishes and deploys it in the Versions panel. */
 async function deployFromTemplate(page: Page, templateName: string): Promise<string> {
   await page.goto("/processes");
   await page.getByRole("button", { name: `Use template ${templateName}`, exact: true }).click();
   await page.waitForURL(/\/processes\/[0-9a-f-]{36}$/);
   const boardId = new URL(page.url()).pathname.split("/").pop()!;
-  const published = await mutate<{ version: { version: number } }>(page.request, "runtime.publish", { boardId });
-  await mutate(page.request, "runtime.deploy", { boardId, version: published.version.version });
+  await tab(page, "Versions").click();
+  await page.getByRole("button", { name: "Publish" }).click();
+  await expect(page.getByText("Published version 1.")).toBeVisible();
+  await page.getByRole("button", { name: "Deploy version 1" }).click();
+  await expect(page.getByTestId("version-1").getByText("deployed")).toBeVisible();
+  await tab(page, "Run").click();
   return boardId;
+}
+
+/** Sends a command from the Run panel's "Send a command" form and waits for its outcome there. */
+async function sendFromRunPanel(page: Page, command: string, fields: Record<string, string>, outcome: string | RegExp, options: { sample?: boolean } = {}) {
+  const form = page.getByTestId("command-form");
+  if (!(await form.evaluate((details) => (details as HTMLDetailsElement).open))) await form.getByText("Send a command").click();
+  const select = form.getByLabel("Command to send");
+  const label = await select.locator("option").filter({ hasText: new RegExp(`^${command}( |$)`) }).first().textContent();
+  await select.selectOption({ label: label! });
+  if (options.sample) await form.getByRole("button", { name: "Fill with sample data" }).click();
+  for (const [name, value] of Object.entries(fields)) await form.getByLabel(new RegExp(`^${name}\\b`)).fill(value);
+  await form.getByRole("button", { name: `Send ${command}` }).click();
+  await expect(form.getByTestId("command-result")).toHaveText(outcome, { timeout: 30_000 });
+}
+
+/** The Run panel lists the instance of `key`; it reaches `status`, and its timeline shows `messages`. */
+async function instanceOnTimeline(page: Page, key: string, status: string, messages: string[]) {
+  const row = page.getByTestId("recent-instances").locator("li", { has: page.getByRole("link", { name: key, exact: true }) });
+  await expect(row.locator(`[data-status="${status}"]`)).toBeVisible({ timeout: 45_000 });
+  const editor = page.url();
+  await row.getByRole("link", { name: key, exact: true }).click();
+  await page.waitForURL(/\/runs\//);
+  for (const message of messages) await expect(page.getByTestId("timeline-message").filter({ hasText: message }).first()).toBeVisible({ timeout: 20_000 });
+  await page.goto(editor);
+  await tab(page, "Run").click();
+}
+
+/** The read model `name` of the board, on the Views page, has a row containing every text. */
+async function viewShows(page: Page, boardId: string, name: string, texts: string[]) {
+  const editor = page.url();
+  await page.goto("/runs/views");
+  await page.getByTestId("projection-item").filter({ hasText: `${boardId}.${name}` }).click();
+  const row = page.getByTestId("view-table").locator("tbody tr").filter({ hasText: texts[0] });
+  await expect(row.first()).toBeVisible({ timeout: 20_000 });
+  for (const text of texts.slice(1)) await expect(row.first()).toContainText(text);
+  await page.goto(editor);
+  await tab(page, "Run").click();
 }
 
 async function instanceSettles(request: APIRequestContext, boardId: string, correlationKey: string, status: string) {
@@ -47,23 +84,17 @@ async function instanceSettles(request: APIRequestContext, boardId: string, corr
     .toEqual([status]);
 }
 
-async function commandSettles(request: APIRequestContext, messageId: string, kind: "accepted" | "rejected") {
-  await expect.poll(async () => (await query<{ kind: string }>(request, "runtime.commandOutcome", { messageId })).kind, { timeout: 30_000, intervals: [250, 500, 1000] }).toBe(kind);
-}
-
-const application = (applicationId: string) => ({
-  applicationId,
-  applicant: { firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1815-12-10", postcode: "W1" },
-  coverage: { product: "home", sumInsured: 250_000, deductible: 1000, startDate: "2027-01-01T00:00:00.000Z" },
-  submittedAt: "2026-11-23T10:00:00.000Z",
-});
-
 for (const templateName of ["Application Premium Process", "Application Premium Process (choreographed)"]) {
-  test(`${templateName}: an application started on the deployed version completes with a quote`, async ({ page }) => {
+  test(`${templateName}: an application started from the Run panel completes with a quote, on the timeline and in the view`, async ({ page }) => {
     const boardId = await deployFromTemplate(page, templateName);
+    await page.getByTestId("run-panel").getByRole("button", { name: "Fill with sample data" }).first().click();
     const key = `APP-${randomUUID().slice(0, 8)}`;
-    await mutate(page.request, "runtime.start", { boardId, payload: application(key) });
+    await page.getByTestId("run-panel").getByLabel(/^applicationId/).fill(key);
+    await page.getByRole("button", { name: "Start ApplicationSubmitted" }).click();
+    await expect(page.getByTestId("run-panel").getByRole("status").filter({ hasText: `Started ${key}` })).toBeVisible();
     await instanceSettles(page.request, boardId, key, "completed");
+    await instanceOnTimeline(page, key, "completed", ["ApplicationSubmitted", "RiskAssessed", "RateCalculated", "QuoteGenerated"]);
+    await viewShows(page, boardId, "QuotesByApplication", [key]);
   });
 }
 
@@ -80,42 +111,37 @@ async function stockOnHand(request: APIRequestContext, boardId: string, sku: str
 test("Order fulfilment: an order within restocked stock is confirmed and shipped, one beyond it is rejected up front", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "Order fulfilment");
   const sku = `LAMP-${randomUUID().slice(0, 8)}`;
-  // The warehouse books stock from the editor's Run panel, as an actor would.
-  await page.getByRole("tab", { name: "Run" }).click();
-  const commandForm = page.getByTestId("command-form");
-  await commandForm.getByText("Send a command").click();
-  await commandForm.getByLabel("Command to send").selectOption({ label: "RestockItem (Inventory)" });
-  await commandForm.getByLabel(/^sku/).fill(sku);
-  await commandForm.getByLabel(/^quantity/).fill("5");
-  await commandForm.getByRole("button", { name: "Send RestockItem" }).click();
-  await expect(commandForm.getByTestId("command-result")).toHaveText("Accepted: ItemRestocked.", { timeout: 20_000 });
+  // The warehouse books stock from the Run panel, as an actor would.
+  await sendFromRunPanel(page, "RestockItem", { sku, quantity: "5" }, "Accepted: ItemRestocked.");
   await expect.poll(() => stockOnHand(page.request, boardId, sku), { timeout: 30_000, intervals: [250, 500, 1000] }).toBe(5);
 
   const orderId = `o-${randomUUID().slice(0, 8)}`;
-  await mutate(page.request, "runtime.sendCommand", { boardId, name: "PlaceOrder", payload: { orderId, customerId: "c-1", lines: [{ sku, quantity: 2, unitPrice: 40 }] } });
-  await instanceSettles(page.request, boardId, orderId, "completed");
+  await sendFromRunPanel(page, "PlaceOrder", { orderId, sku, quantity: "2", unitPrice: "40" }, "Accepted: OrderRequested.", { sample: true });
+  await instanceOnTimeline(page, orderId, "completed", ["OrderRequested", "OrderValidated", "StockReserved", "PaymentTaken", "OrderConfirmed", "OrderShipped"]);
+  await viewShows(page, boardId, "OrderStatus", [orderId, "shipped"]);
 
   const tooMany = `o-${randomUUID().slice(0, 8)}`;
-  await mutate(page.request, "runtime.sendCommand", { boardId, name: "PlaceOrder", payload: { orderId: tooMany, customerId: "c-1", lines: [{ sku, quantity: 6, unitPrice: 40 }] } });
-  await instanceSettles(page.request, boardId, tooMany, "failed");
+  await sendFromRunPanel(page, "PlaceOrder", { orderId: tooMany, sku, quantity: "6", unitPrice: "40" }, "Accepted: OrderRequested.", { sample: true });
+  await instanceOnTimeline(page, tooMany, "failed", ["OrderRequested", "OrderRejected"]);
+  await viewShows(page, boardId, "OrderStatus", [tooMany, "rejected: Out of stock"]);
 });
 
 test("User registration: a registration is accepted and a stale password update is rejected as a conflict", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "User registration");
   const userId = `u-${randomUUID().slice(0, 8)}`;
-  const registered = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "RegisterUser", payload: { userId, userName: "ada", password: "h0", email: "ada@example.org" } });
-  await commandSettles(page.request, registered.messageId, "accepted");
-  const fresh = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "UpdatePassword", payload: { userId, newPassword: "h1", originalVersion: 1 } });
-  await commandSettles(page.request, fresh.messageId, "accepted");
-  const stale = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "UpdatePassword", payload: { userId, newPassword: "h2", originalVersion: 1 } });
-  await commandSettles(page.request, stale.messageId, "rejected");
+  await sendFromRunPanel(page, "RegisterUser", { userId, userName: "ada", password: "h0", email: "ada@example.org" }, "Accepted: UserRegistered.");
+  await sendFromRunPanel(page, "UpdatePassword", { userId, newPassword: "h1", originalVersion: "1" }, "Accepted: PasswordUpdated.");
+  // Same version as the one that just won: refused as a concurrency conflict.
+  await sendFromRunPanel(page, "UpdatePassword", { userId, newPassword: "h2", originalVersion: "1" }, /^Rejected: /);
+  await viewShows(page, boardId, "UserDirectory", [userId, "ada@example.org"]);
 });
 
 test("Product catalog: a product is inserted, the supplier feed is subscribed on NATS and the stock queue on a Redis stream", async ({ page }) => {
   const boardId = await deployFromTemplate(page, "Product catalog (CQRS over NATS)");
   const sku = `SKU-${randomUUID().slice(0, 8)}`;
-  const inserted = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "InsertProduct", payload: { name: "Lamp", sku, stockCount: 4 } });
-  await commandSettles(page.request, inserted.messageId, "accepted");
+  await sendFromRunPanel(page, "InsertProduct", { name: "Lamp", sku, stockCount: "4" }, "Accepted: ProductInserted.");
+  // The read side has its own shape: the SKU is its code.
+  await viewShows(page, boardId, "Products", [sku, "Lamp"]);
   await expect
     .poll(
       async () =>
@@ -145,9 +171,8 @@ test("Batch allocation: an allocation is published as Allocated on the line_allo
     await subscriber.connect();
     subscriber.on("message", (_channel: string, raw: string) => void heard.push(JSON.parse(raw)));
     await subscriber.subscribe("line_allocated");
-    const batch = await mutate<{ messageId: string }>(page.request, "runtime.sendCommand", { boardId, name: "AddBatch", payload: { batchref: `b-${orderid}`, sku: `SKU-${orderid}`, qty: 20 } });
-    await commandSettles(page.request, batch.messageId, "accepted");
-    await mutate(page.request, "runtime.sendCommand", { boardId, name: "Allocate", payload: { orderid, sku: `SKU-${orderid}`, qty: 3 } });
+    await sendFromRunPanel(page, "AddBatch", { batchref: `b-${orderid}`, sku: `SKU-${orderid}`, qty: "20" }, /^Accepted: /);
+    await sendFromRunPanel(page, "Allocate", { orderid, sku: `SKU-${orderid}`, qty: "3" }, /^Accepted: /);
     await expect.poll(() => heard.filter((message) => message.data?.orderid === orderid), { timeout: 30_000 }).toEqual([
       expect.objectContaining({ type: "line_allocated", data: { orderid, sku: `SKU-${orderid}`, qty: 3, batchref: `b-${orderid}` } }),
     ]);
