@@ -153,7 +153,9 @@ export class BoardIndex {
         continue;
       }
       const key = `${verdict.meaning} ${source.id} ${target.id}`;
-      if (!this.edgeIds.has(key)) this.edgeIds.set(key, edge.id);
+      // Duplicate edges between the same nodes: diagnostics name the smallest id, whatever the order.
+      const known = this.edgeIds.get(key);
+      if (known === undefined || edge.id < known) this.edgeIds.set(key, edge.id);
       this.relationFor(verdict.meaning).add(source.id, target.id);
     }
   }
