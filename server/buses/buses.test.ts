@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ExternalBus, InboundMessage } from "./bus.ts";
-import { createNatsBus } from "./nats.ts";
+import { connect } from "nats";
+import { createNatsBus, jetStreamNameFor } from "./nats.ts";
 import { createRedisBus } from "./redis.ts";
 
 // The machine's own brokers (CI runs on the same machine).
@@ -10,8 +11,14 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const NATS_URL = process.env.TEST_NATS_URL ?? "127.0.0.1:4222";
 
 const open: ExternalBus[] = [];
+const madeStreams: string[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((bus) => bus.close()));
+  if (madeStreams.length === 0) return;
+  const admin = await connect({ servers: NATS_URL });
+  const jsm = await admin.jetstreamManager();
+  for (const subject of madeStreams.splice(0)) await jsm.streams.delete(jetStreamNameFor(subject)).catch(() => false);
+  await admin.close();
 });
 
 function collect() {
@@ -100,6 +107,27 @@ describe("Redis stream as a work queue", () => {
 });
 
 describe("NATS bus", () => {
+  it("keeps what arrives for a queue group while no member is connected, once per message id (JetStream)", async () => {
+    const subject = `sagaboard.test.${randomUUID().slice(0, 8)}.queue`;
+    madeStreams.push(subject);
+    const bus = await createNatsBus({ servers: NATS_URL });
+    open.push(bus);
+    const before = collect();
+    const leave = await bus.subscribe(subject, before.handler, { group: "workers" });
+    await bus.publish(subject, { n: 1 }, { messageId: "k1" });
+    expect((await before.waitFor(1)).map((m) => m.payload)).toEqual([{ n: 1 }]);
+    await leave();
+
+    // Nobody in the group is listening now: the stream keeps the message, and the repeat is dropped.
+    await bus.publish(subject, { n: 2 }, { messageId: "k2" });
+    await bus.publish(subject, { n: 2 }, { messageId: "k2" });
+    const after = collect();
+    await bus.subscribe(subject, after.handler, { group: "workers" });
+    expect((await after.waitFor(1)).map((m) => [m.messageId, m.payload])).toEqual([["k2", { n: 2 }]]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(after.received).toHaveLength(1);
+  });
+
   it("matches wildcards and gives each message to one member of a queue group", async () => {
     const bus = await createNatsBus({ servers: NATS_URL });
     open.push(bus);
@@ -108,6 +136,7 @@ describe("NATS bus", () => {
     const memberA = collect();
     const memberB = collect();
     await bus.subscribe(`${root}.>`, wildcard.handler);
+    madeStreams.push(`${root}.orders.*`);
     await bus.subscribe(`${root}.orders.*`, memberA.handler, { group: "g" });
     await bus.subscribe(`${root}.orders.*`, memberB.handler, { group: "g" });
     for (let i = 0; i < 30; i++) await bus.publish(`${root}.orders.created`, { n: i }, { messageId: `id-${i}` });

@@ -1,4 +1,4 @@
-import { connect, headers as natsHeaders, type NatsConnection } from "nats";
+import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, StorageType, type JetStreamManager, type NatsConnection } from "nats";
 import { decodePayload, messageIdOf, StatusTracker, type ExternalBus } from "./bus.ts";
 
 export interface NatsBusOptions {
@@ -8,9 +8,24 @@ export interface NatsBusOptions {
 
 const MESSAGE_ID_HEADER = "Nats-Msg-Id";
 
+/** The JetStream stream Sagaboard creates for a subject no stream captures yet. */
+export function jetStreamNameFor(subject: string): string {
+  return `SAGABOARD_${subject.replace(/\*/g, "STAR").replace(/>/g, "ALL").replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+const NANOS_PER_SECOND = 1_000_000_000;
+
+const durableNameFor = (group: string) => group.replace(/[^A-Za-z0-9_-]/g, "_");
+
 /**
  * NATS subjects (with `*` and `>` wildcards) and queue groups, where each message goes to one
  * member of the group. The client reconnects forever and re-subscribes; we report the state.
+ *
+ * With JetStream on the server, a subject is kept in a stream (an existing one that captures it,
+ * or one made for it): publishing waits for the stream's acknowledgement and is deduplicated by
+ * message id, and a queue group is a durable consumer that each message is acknowledged on only
+ * after its handler took it, so what arrives while no member is connected waits in the stream.
+ * Without JetStream (or when a stream cannot be made) plain subjects and queue groups are used.
  */
 export async function createNatsBus(options: NatsBusOptions): Promise<ExternalBus> {
   const status = new StatusTracker();
@@ -44,16 +59,91 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ExternalBu
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
 
+  let manager: Promise<JetStreamManager | null> | null = null;
+  const jetStreamManager = () =>
+    (manager ??= connection.jetstreamManager({ timeout: 2_000 }).then(
+      async (jsm) => ((await jsm.getAccountInfo().then(() => true, () => false)) ? jsm : null),
+      () => null,
+    ));
+  const streams = new Map<string, Promise<string | null>>();
+  /** Publishing only uses a stream someone set up; a queue group gets one made for its subject. */
+  const existingStreamFor = async (subject: string) => {
+    const jsm = await jetStreamManager();
+    return jsm ? jsm.streams.find(subject).catch(() => null) : null;
+  };
+  const streamFor = (subject: string) => {
+    let found = streams.get(subject);
+    if (!found) {
+      found = (async () => {
+        const jsm = await jetStreamManager();
+        if (!jsm) return null;
+        const existing = await jsm.streams.find(subject).catch(() => null);
+        if (existing) return existing;
+        const name = jetStreamNameFor(subject);
+        // Another stream may already capture an overlapping subject: then plain NATS it is.
+        return jsm.streams.add({ name, subjects: [subject], storage: StorageType.File, duplicate_window: 2 * 60 * NANOS_PER_SECOND, max_age: 7 * 24 * 3600 * NANOS_PER_SECOND }).then(
+          () => name,
+          () => null,
+        );
+      })();
+      found.then((name) => name === null && streams.delete(subject)).catch(() => streams.delete(subject));
+      streams.set(subject, found);
+    }
+    return found;
+  };
+
   return {
     kind: "nats",
     async publish(address, payload, publishOptions) {
       const messageHeaders = natsHeaders();
       if (publishOptions?.messageId) messageHeaders.set(MESSAGE_ID_HEADER, publishOptions.messageId);
-      connection.publish(address, encoder.encode(JSON.stringify(payload)), { headers: messageHeaders });
+      const data = encoder.encode(JSON.stringify(payload));
+      if (await existingStreamFor(address)) {
+        // Resolves once the stream has stored it; a repeated message id within the window is stored once.
+        await connection.jetstream().publish(address, data, { headers: messageHeaders, ...(publishOptions?.messageId ? { msgID: publishOptions.messageId } : {}) });
+        return;
+      }
+      connection.publish(address, data, { headers: messageHeaders });
       // Publishing is buffered by the client; flushing makes "published" mean "reached the server".
       await connection.flush();
     },
     async subscribe(address, onMessage, subscribeOptions) {
+      const group = subscribeOptions?.group;
+      const stream = group ? await streamFor(address) : null;
+      if (group && stream) {
+        const jsm = (await jetStreamManager())!;
+        const durable = durableNameFor(group);
+        await jsm.consumers.add(stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.New,
+          filter_subject: address,
+          ack_wait: 30 * NANOS_PER_SECOND,
+          // A group nobody has served for a week (a deleted board's) is cleaned up by the server.
+          inactive_threshold: 7 * 24 * 3600 * NANOS_PER_SECOND,
+        }).catch(async (error: unknown) => {
+          // Made earlier with other settings: join it as it is.
+          await jsm.consumers.info(stream, durable).catch(() => Promise.reject(error));
+        });
+        const consumer = await connection.jetstream().consumers.get(stream, durable);
+        const messages = await consumer.consume({ max_messages: subscribeOptions?.batchSize ?? 16 });
+        void (async () => {
+          for await (const message of messages) {
+            const payload = decodePayload(message.subject, decoder.decode(message.data));
+            const messageId = message.headers?.get(MESSAGE_ID_HEADER) || messageIdOf(payload);
+            try {
+              await onMessage({ address: message.subject, payload, messageId: messageId || undefined, receivedAt: new Date() });
+              message.ack();
+            } catch {
+              // Not taken (storage trouble): the stream offers it again a little later.
+              message.nak(1_000);
+            }
+          }
+        })().catch(() => {});
+        return async () => {
+          await messages.close().catch(() => {});
+        };
+      }
       const subscription = connection.subscribe(address, {
         ...(subscribeOptions?.group ? { queue: subscribeOptions.group } : {}),
         callback: (error, message) => {

@@ -13,6 +13,7 @@ import { readStream } from "../eventstore/index.ts";
 import { Runtime } from "../runtime/index.ts";
 import { openHarness, type Harness } from "../runtime/testing/harness.ts";
 import { BusConnections } from "../buses/connections.ts";
+import { jetStreamNameFor } from "../buses/nats.ts";
 import { compileTemplate, eventually, publishAndDeploy, withUniqueAddresses } from "./scenario.ts";
 
 const NATS_HOST = "127.0.0.1";
@@ -33,6 +34,13 @@ async function listen(connection: NatsConnection, subject: string): Promise<Hear
   });
   await connection.flush();
   return heard;
+}
+
+/** The queue group made a JetStream stream for this run's supplier subject; it is not left behind. */
+async function dropSupplierStream(connection: NatsConnection | undefined, address: (original: string) => string) {
+  if (!connection) return;
+  const jsm = await connection.jetstreamManager();
+  await jsm.streams.delete(jetStreamNameFor(address("supplier.products.*"))).catch(() => false);
 }
 
 /** A TCP relay to NATS that can be taken away and brought back, as a broker outage. */
@@ -99,6 +107,7 @@ describe.each(testStorageKinds)("product catalog over NATS on %s", { timeout: 90
       await member.buses.close();
       if (member.runtime !== harness.runtime) await member.runtime.close();
     }
+    await dropSupplierStream(outside, address);
     await outside?.close();
     await harness?.dispose();
   });
@@ -191,6 +200,7 @@ describe.each(testStorageKinds)("outbound NATS messages across a broker outage o
   afterAll(async () => {
     await buses?.close();
     await broker.down();
+    await dropSupplierStream(outside, address);
     await outside?.close();
     await harness?.dispose();
   });
