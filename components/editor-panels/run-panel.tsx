@@ -4,9 +4,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "@/components/trpc/client.tsx";
-import type { CommandDefinition, EventDefinition, ProcessDefinitionV1 } from "@/server/definition/v1.ts";
+import type { RouterOutputs } from "@/server/api/root.ts";
+import type { CommandDefinition, EventDefinition, PayloadSchemaV1, ProcessDefinitionV1 } from "@/server/definition/v1.ts";
 import { PayloadForm } from "./payload-form.tsx";
-import { emptyForm, formFields, readForm, sampleForm, setDraftAt, violationsByField, type Draft, type DraftObject, type FieldErrors } from "./schema-form.ts";
+import { emptyForm, formFields, readForm, sampleForm, setDraftAt, violationsByField, type Draft, type DraftObject, type FieldErrors, type FormField } from "./schema-form.ts";
 
 interface StartOption {
   processId: string;
@@ -29,6 +30,8 @@ function startViolations(error: unknown): string[] {
   const lines = message.split("\n");
   return lines.length > 1 ? lines.slice(1) : [];
 }
+
+const NO_FIELDS: PayloadSchemaV1 = { type: "object", properties: {}, required: [] };
 
 const statusLabel: Record<string, string> = { running: "running", completed: "completed", failed: "failed", compensating: "compensating", compensated: "compensated", stuck: "stuck" };
 
@@ -70,6 +73,76 @@ export function RunPanel({ boardId }: { boardId: string }) {
   );
 }
 
+/** A payload being typed against a message's schema: the draft, what was touched, and its errors. */
+function usePayloadDraft(schema: PayloadSchemaV1, resetOn: unknown) {
+  const fields = useMemo(() => formFields(schema), [schema]);
+  const [draft, setDraft] = useState<DraftObject>(() => emptyForm(fields));
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
+  const [submitted, setSubmitted] = useState(false);
+  const [serverErrors, setServerErrors] = useState<FieldErrors>({});
+  const seed = useRef(Math.floor(Math.random() * 10_000));
+
+  useEffect(() => {
+    setDraft(emptyForm(fields));
+    setTouched(new Set());
+    setSubmitted(false);
+  }, [fields, resetOn]);
+
+  const { payload, errors: clientErrors } = readForm(schema, fields, draft);
+  return {
+    fields,
+    seed,
+    payload,
+    /** False (and every error shown) when what was typed cannot be sent yet. */
+    submit: () => {
+      setSubmitted(true);
+      return Object.keys(clientErrors).length === 0;
+    },
+    /** The server's violations of a refused payload, shown next to their fields. */
+    refusedWith: (error: unknown) => setServerErrors(violationsByField(startViolations(error))),
+    accepted: () => setServerErrors({}),
+    editor: (
+      <PayloadDraftEditor
+        fields={fields}
+        draft={draft}
+        errors={{ ...serverErrors, ...clientErrors }}
+        submitted={submitted}
+        touched={touched}
+        onChange={(path, value) => {
+          setDraft((current) => setDraftAt(current, path, value));
+          setTouched((current) => new Set(current).add(path));
+          setServerErrors({});
+        }}
+        onSample={() => {
+          seed.current += 1;
+          setDraft(sampleForm(fields, seed.current, new Date()));
+          setServerErrors({});
+        }}
+      />
+    ),
+  };
+}
+
+function PayloadDraftEditor(props: {
+  fields: FormField[];
+  draft: DraftObject;
+  errors: FieldErrors;
+  submitted: boolean;
+  touched: ReadonlySet<string>;
+  onChange: (path: string, value: Draft) => void;
+  onSample: () => void;
+}) {
+  return (
+    <>
+      <button type="button" className="button small" onClick={props.onSample}>
+        Fill with sample data
+      </button>
+      <PayloadForm fields={props.fields} value={props.draft} errors={props.errors} showAll={props.submitted} touched={props.touched} onChange={props.onChange} />
+      {props.errors[""] ? <p className="error-text">{props.errors[""]}</p> : null}
+    </>
+  );
+}
+
 function StartForm({ boardId, definition }: { boardId: string; definition: ProcessDefinitionV1 }) {
   const client = useTRPCClient();
   const trpc = useTRPC();
@@ -77,42 +150,21 @@ function StartForm({ boardId, definition }: { boardId: string; definition: Proce
   const options = useMemo(() => startOptions(definition), [definition]);
   const [choice, setChoice] = useState(0);
   const option = options[choice];
-  const fields = useMemo(() => (option ? formFields(option.event.schema) : []), [option]);
-  const [draft, setDraft] = useState<DraftObject>(() => emptyForm(fields));
-  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
-  const [submitted, setSubmitted] = useState(false);
-  const [serverErrors, setServerErrors] = useState<FieldErrors>({});
+  const form = usePayloadDraft(option?.event.schema ?? NO_FIELDS, option);
   const [result, setResult] = useState<{ tone: "ok" | "error"; text: string; instanceId?: string } | null>(null);
-  const seed = useRef(Math.floor(Math.random() * 10_000));
-
-  useEffect(() => {
-    setDraft(emptyForm(fields));
-    setTouched(new Set());
-    setSubmitted(false);
-  }, [fields]);
 
   if (!option) return <p className="muted small">No process of this version has a start event.</p>;
-  const { payload, errors: clientErrors } = readForm(option.event.schema, fields, draft);
-  const errors = { ...serverErrors, ...clientErrors };
   const refreshInstances = () => queryClient.invalidateQueries({ queryKey: trpc.runtime.instances.queryKey() });
 
-  const change = (path: string, value: Draft) => {
-    setDraft((current) => setDraftAt(current, path, value));
-    setTouched((current) => new Set(current).add(path));
-    setServerErrors({});
-  };
-
   const start = async () => {
-    setSubmitted(true);
-    if (Object.keys(clientErrors).length > 0) return;
+    if (!form.submit()) return;
     try {
-      const started = await client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload });
+      const started = await client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload: form.payload });
       setResult({ tone: "ok", text: started.duplicate ? `Already started: ${started.correlationKey}.` : `Started ${started.correlationKey}.`, instanceId: started.instanceId });
-      setServerErrors({});
+      form.accepted();
       void refreshInstances();
     } catch (error) {
-      const violations = startViolations(error);
-      setServerErrors(violationsByField(violations));
+      form.refusedWith(error);
       setResult({ tone: "error", text: (error as Error).message.split("\n")[0]! });
     }
   };
@@ -136,19 +188,7 @@ function StartForm({ boardId, definition }: { boardId: string; definition: Proce
           {option.processName} starts on <strong>{option.event.name}</strong>.
         </p>
       )}
-      <button
-        type="button"
-        className="button small"
-        onClick={() => {
-          seed.current += 1;
-          setDraft(sampleForm(fields, seed.current, new Date()));
-          setServerErrors({});
-        }}
-      >
-        Fill with sample data
-      </button>
-      <PayloadForm fields={fields} value={draft} errors={errors} showAll={submitted} touched={touched} onChange={change} />
-      {errors[""] ? <p className="error-text">{errors[""]}</p> : null}
+      {form.editor}
       <button type="button" className="button primary small" onClick={() => void start()}>
         Start {option.event.name}
       </button>
@@ -159,14 +199,14 @@ function StartForm({ boardId, definition }: { boardId: string; definition: Proce
       ) : null}
       <LoadGenerator
         key={option.event.id}
-        start={(index) => client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload: readForm(option.event.schema, fields, sampleForm(fields, seed.current * 1000 + index, new Date())).payload })}
+        start={(index) => client.runtime.start.mutate({ boardId, processId: option.processId, event: option.event.name, payload: readForm(option.event.schema, form.fields, sampleForm(form.fields, form.seed.current * 1000 + index, new Date())).payload })}
         onDone={() => void refreshInstances()}
       />
     </section>
   );
 }
 
-type CommandOutcome = Awaited<ReturnType<ReturnType<typeof useTRPCClient>["runtime"]["commandOutcome"]["query"]>>;
+type CommandOutcome = RouterOutputs["runtime"]["commandOutcome"];
 
 function outcomeText(outcome: CommandOutcome): { tone: "ok" | "error" | "pending"; text: string } {
   switch (outcome.kind) {
@@ -191,62 +231,43 @@ function outcomeText(outcome: CommandOutcome): { tone: "ok" | "error" | "pending
 /** Any command of the deployed version, sent as an actor would: set up stock, correct data, try a rule. */
 function CommandForm({ boardId, commands }: { boardId: string; commands: CommandDefinition[] }) {
   const client = useTRPCClient();
+  const trpc = useTRPC();
   const [choice, setChoice] = useState(0);
   const command = commands[Math.min(choice, commands.length - 1)]!;
-  const fields = useMemo(() => formFields(command.schema), [command]);
-  const [draft, setDraft] = useState<DraftObject>(() => emptyForm(fields));
-  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
-  const [submitted, setSubmitted] = useState(false);
-  const [serverErrors, setServerErrors] = useState<FieldErrors>({});
-  const [result, setResult] = useState<{ tone: "ok" | "error" | "pending"; text: string } | null>(null);
-  const seed = useRef(Math.floor(Math.random() * 10_000));
-  const polling = useRef<{ cancelled: boolean } | null>(null);
+  const form = usePayloadDraft(command.schema, command);
+  const [sent, setSent] = useState<{ messageId: string } | { error: string } | null>(null);
   // Rendered only when opened, so its fields never shadow the start form's labels.
   const [open, setOpen] = useState(false);
-  useEffect(() => () => void (polling.current && (polling.current.cancelled = true)), []);
+  const sentId = sent && "messageId" in sent ? sent.messageId : null;
+  const outcome = useQuery({
+    ...trpc.runtime.commandOutcome.queryOptions({ messageId: sentId ?? "" }),
+    enabled: sentId !== null,
+    refetchInterval: (query) => (query.state.data && outcomeText(query.state.data).tone !== "pending" ? false : 300),
+  });
 
-  useEffect(() => {
-    setDraft(emptyForm(fields));
-    setTouched(new Set());
-    setSubmitted(false);
-    setResult(null);
-  }, [fields]);
-
-  const { payload, errors: clientErrors } = readForm(command.schema, fields, draft);
-  const errors = { ...serverErrors, ...clientErrors };
-
-  const change = (path: string, value: Draft) => {
-    setDraft((current) => setDraftAt(current, path, value));
-    setTouched((current) => new Set(current).add(path));
-    setServerErrors({});
-  };
-
-  const followOutcome = async (messageId: string) => {
-    if (polling.current) polling.current.cancelled = true;
-    const token = { cancelled: false };
-    polling.current = token;
-    for (let attempt = 0; attempt < 120 && !token.cancelled; attempt += 1) {
-      const shown = outcomeText(await client.runtime.commandOutcome.query({ messageId }));
-      if (token.cancelled) return;
-      setResult(shown);
-      if (shown.tone !== "pending") return;
-      await new Promise((resolve) => setTimeout(resolve, attempt < 10 ? 200 : 1000));
-    }
-  };
+  useEffect(() => setSent(null), [command]);
 
   const send = async () => {
-    setSubmitted(true);
-    if (Object.keys(clientErrors).length > 0) return;
+    if (!form.submit()) return;
     try {
-      const sent = await client.runtime.sendCommand.mutate({ boardId, name: command.name, payload });
-      setServerErrors({});
-      setResult({ tone: "pending", text: sent.duplicate ? "Already sent." : "Sent; waiting for its handler…" });
-      void followOutcome(sent.messageId).catch((error: unknown) => setResult({ tone: "error", text: (error as Error).message }));
+      setSent({ messageId: (await client.runtime.sendCommand.mutate({ boardId, name: command.name, payload: form.payload })).messageId });
+      form.accepted();
     } catch (error) {
-      setServerErrors(violationsByField(startViolations(error)));
-      setResult({ tone: "error", text: (error as Error).message.split("\n")[0]! });
+      form.refusedWith(error);
+      setSent({ error: (error as Error).message.split("\n")[0]! });
     }
   };
+
+  const result =
+    sent === null
+      ? null
+      : "error" in sent
+        ? { tone: "error" as const, text: sent.error }
+        : outcome.isError
+          ? { tone: "error" as const, text: outcome.error.message }
+          : outcome.data
+            ? outcomeText(outcome.data)
+            : { tone: "pending" as const, text: "Sent; waiting for its handler…" };
 
   return (
     <details className="ep-load-generator" data-testid="command-form" onToggle={(event) => setOpen(event.currentTarget.open)}>
@@ -265,19 +286,7 @@ function CommandForm({ boardId, commands }: { boardId: string; commands: Command
             </select>
           </label>
           {command.description ? <p className="muted small">{command.description}</p> : null}
-          <button
-            type="button"
-            className="button small"
-            onClick={() => {
-              seed.current += 1;
-              setDraft(sampleForm(fields, seed.current, new Date()));
-              setServerErrors({});
-            }}
-          >
-            Fill with sample data
-          </button>
-          <PayloadForm fields={fields} value={draft} errors={errors} showAll={submitted} touched={touched} onChange={change} />
-          {errors[""] ? <p className="error-text">{errors[""]}</p> : null}
+          {form.editor}
           <button type="button" className="button primary small" onClick={() => void send()}>
             Send {command.name}
           </button>
