@@ -14,6 +14,7 @@ export function jetStreamNameFor(subject: string): string {
 }
 
 const NANOS_PER_SECOND = 1_000_000_000;
+const STREAM_LOOKUP_RETRY_MS = 30_000;
 
 const durableNameFor = (group: string) => group.replace(/[^A-Za-z0-9_-]/g, "_");
 
@@ -60,16 +61,28 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ExternalBu
   const decoder = new TextDecoder();
 
   let manager: Promise<JetStreamManager | null> | null = null;
-  const jetStreamManager = () =>
-    (manager ??= connection.jetstreamManager({ timeout: 2_000 }).then(
+  const jetStreamManager = () => {
+    manager ??= connection.jetstreamManager({ timeout: 2_000 }).then(
       async (jsm) => ((await jsm.getAccountInfo().then(() => true, () => false)) ? jsm : null),
       () => null,
-    ));
+    );
+    // Without JetStream (or while the server is away) the next call asks again.
+    void manager.then((jsm) => jsm === null && (manager = null));
+    return manager;
+  };
   const streams = new Map<string, Promise<string | null>>();
-  /** Publishing only uses a stream someone set up; a queue group gets one made for its subject. */
+  /**
+   * Publishing only uses a stream someone set up; a queue group gets one made for its subject.
+   * Looked up once per subject, not per message: a miss is asked again after a while.
+   */
+  const publishStreams = new Map<string, { stream: string | null; until: number }>();
   const existingStreamFor = async (subject: string) => {
+    const known = publishStreams.get(subject);
+    if (known && known.until > Date.now()) return known.stream;
     const jsm = await jetStreamManager();
-    return jsm ? jsm.streams.find(subject).catch(() => null) : null;
+    const stream = jsm ? await jsm.streams.find(subject).catch(() => null) : null;
+    publishStreams.set(subject, { stream, until: stream ? Number.POSITIVE_INFINITY : Date.now() + STREAM_LOOKUP_RETRY_MS });
+    return stream;
   };
   const streamFor = (subject: string) => {
     let found = streams.get(subject);
@@ -100,7 +113,14 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ExternalBu
       const data = encoder.encode(JSON.stringify(payload));
       if (await existingStreamFor(address)) {
         // Resolves once the stream has stored it; a repeated message id within the window is stored once.
-        await connection.jetstream().publish(address, data, { headers: messageHeaders, ...(publishOptions?.messageId ? { msgID: publishOptions.messageId } : {}) });
+        await connection
+          .jetstream()
+          .publish(address, data, { headers: messageHeaders, ...(publishOptions?.messageId ? { msgID: publishOptions.messageId } : {}) })
+          .catch((error: unknown) => {
+            // The stream may be gone: look again on the outbox's next try.
+            publishStreams.delete(address);
+            throw error;
+          });
         return;
       }
       connection.publish(address, data, { headers: messageHeaders });
