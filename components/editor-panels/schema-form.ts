@@ -111,9 +111,12 @@ const asciiLower = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, ""
 
 const isoDate = (date: Date) => date.toISOString().slice(0, 10);
 
+/** Whether a field's name contains any of the words. */
+const nameHasWord = (name: string[]) => (...candidates: string[]) => candidates.some((candidate) => name.includes(candidate));
+
 function sampleText(field: FormField & { kind: "text" }, seed: number, now: Date): string {
   const name = nameWords(field.name);
-  const has = (...candidates: string[]) => candidates.some((candidate) => name.includes(candidate));
+  const has = nameHasWord(name);
   const last = name[name.length - 1] ?? "";
   if (has("email")) return `${asciiLower(pick(FIRST_NAMES, seed))}.${asciiLower(pick(LAST_NAMES, seed + 3))}${seed}@example.com`;
   if (has("phone", "mobile")) return `+49 30 ${String(1_000_000 + ((seed * 4_241) % 8_999_999))}`;
@@ -136,8 +139,7 @@ function sampleText(field: FormField & { kind: "text" }, seed: number, now: Date
 }
 
 function sampleNumber(field: FormField, seed: number): number {
-  const name = nameWords(field.name);
-  const has = (...candidates: string[]) => candidates.some((candidate) => name.includes(candidate));
+  const has = nameHasWord(nameWords(field.name));
   if (has("deductible", "excess")) return pick([250, 500, 1_000, 2_500], seed);
   if (has("insured", "coverage", "cover", "limit")) return 50_000 + (seed % 20) * 25_000;
   if (has("rate", "ratio", "share", "percentage", "percent")) return Math.round(((seed % 95) + 1) / 10) / 10;
