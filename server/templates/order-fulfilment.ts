@@ -12,7 +12,7 @@ const orderLine = object({ sku: "string", quantity: "integer", unitPrice: "numbe
 
 /** Units of the line's SKU on hand in Orders' StockLevels view; a SKU never restocked has none. */
 const onHand = "($stock := $view('StockLevels', sku); $stock ? $stock.onHand : 0)";
-const outOfStockLines = `state.lines[quantity > ${onHand}]`;
+const outOfStockLines = `command.lines[quantity > ${onHand}]`;
 
 export function orderFulfilment(board: BoardBuilder): void {
   const orders = board.context("orders", "Orders", { color: "#2563eb", description: "Takes orders and alone decides their state." });
@@ -28,7 +28,7 @@ export function orderFulfilment(board: BoardBuilder): void {
     payload({ orderId: "string", customerId: "string", lines: listOf(orderLine), total: "number", requestedAt: "date-time" }),
     { visibility: "public", lifecycle: "start" },
   );
-  const validateOrder = board.command(orders, "validate-order", "ValidateOrder", payload({ orderId: "string" }), "Checks the order's lines against Orders' own view of stock.");
+  const validateOrder = board.command(orders, "validate-order", "ValidateOrder", payload({ orderId: "string", lines: listOf(orderLine) }), "Checks the order's lines against Orders' own view of stock.");
   const orderValidated = board.event(orders, "order-validated", "OrderValidated", payload({ orderId: "string", validatedAt: "date-time" }), {
     visibility: "public",
     description: "Every line was in stock, as far as Orders' view of stock knew.",
@@ -44,7 +44,6 @@ export function orderFulfilment(board: BoardBuilder): void {
     state: [
       { name: "status", type: "string", initial: "" },
       { name: "total", type: "number", initial: 0 },
-      { name: "lines", type: "array", initial: [] },
     ],
   });
   board
@@ -67,7 +66,8 @@ export function orderFulfilment(board: BoardBuilder): void {
       },
     ])
     .decide("order", validateOrder, [
-      { when: "state.status != 'requested'", reject: "Only a requested order can be validated." },
+      // Not "requested": an order started from its OrderRequested event (the Run panel) never passed through PlaceOrder.
+      { when: "state.status in ['validated', 'confirmed', 'rejected']", reject: "This order has already been decided." },
       {
         when: `$exists(${outOfStockLines})`,
         emit: [
@@ -90,7 +90,7 @@ export function orderFulfilment(board: BoardBuilder): void {
       { when: "$not(state.status in ['requested', 'validated'])", reject: "Only an open order can be rejected." },
       { emit: [{ event: orderRejected, mapping: { orderId: "command.orderId", reason: "command.reason" } }] },
     ])
-    .evolve("order", orderRequested, { status: "'requested'", total: "event.total", lines: "event.lines" })
+    .evolve("order", orderRequested, { status: "'requested'", total: "event.total" })
     .evolve("order", orderValidated, { status: "'validated'" })
     .evolve("order", orderConfirmed, { status: "'confirmed'" })
     .evolve("order", orderRejected, { status: "'rejected'" });
@@ -155,7 +155,7 @@ export function orderFulfilment(board: BoardBuilder): void {
     on: [orderRequested],
     issue: validateOrder,
     correlationKey: "event.orderId",
-    mapping: { orderId: "event.orderId" },
+    mapping: { orderId: "event.orderId", lines: "event.lines" },
   });
   board.policy(inventory, "reserve-for-order", "Reserve for order", {
     on: [orderValidated],

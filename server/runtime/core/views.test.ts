@@ -16,10 +16,13 @@ const ref = (definition: ProcessDefinitionV1, name: string) => {
   return { id: found.id, name: found.name };
 };
 const meta = { messageId: "m-1", messageName: "ValidateOrder", correlationId: "c-1", causationId: "c-1", occurredAt: "2026-11-23T10:00:00.000Z", version: 0 };
-const validate = (orderId: string): DomainCommand => ({ command: ref(orders, "ValidateOrder"), payload: { orderId }, meta });
-const requested = (orderId: string, lines: { sku: string; quantity: number }[]) => ({
+type Line = { sku: string; quantity: number };
+const priced = (lines: Line[]) => lines.map((line) => ({ ...line, unitPrice: 10 }));
+/** The policy sends ValidateOrder with the requested order's lines. */
+const validate = (orderId: string, lines: Line[]): DomainCommand => ({ command: ref(orders, "ValidateOrder"), payload: { orderId, lines: priced(lines) }, meta });
+const requested = (orderId: string, lines: Line[]) => ({
   event: ref(orders, "OrderRequested"),
-  payload: { orderId, customerId: "c-1", lines: lines.map((line) => ({ ...line, unitPrice: 10 })), total: 0, requestedAt: "2026-11-23T09:00:00.000Z" },
+  payload: { orderId, customerId: "c-1", lines: priced(lines), total: 0, requestedAt: "2026-11-23T09:00:00.000Z" },
 });
 
 /** Rows by read model name and key; every read is recorded. */
@@ -38,14 +41,13 @@ function rowsOf(rows: Record<string, Record<string, ViewRow>>, definition: Proce
 describe("$view in aggregate rules (Order of the order-fulfilment template)", () => {
   it("rejects an order with a line beyond the stock its context's view shows, naming the SKU; a SKU without a row has none", async () => {
     const { source, reads } = rowsOf({ StockLevels: { LAMP: { sku: "LAMP", onHand: 5 }, SOFA: { sku: "SOFA", onHand: 1 } } });
-    await aggregateSpecification(order, source)(
-      requested("o-1", [
-        { sku: "LAMP", quantity: 2 },
-        { sku: "SOFA", quantity: 3 },
-        { sku: "DESK", quantity: 1 },
-      ]),
-    )
-      .when(validate("o-1"))
+    const lines = [
+      { sku: "LAMP", quantity: 2 },
+      { sku: "SOFA", quantity: 3 },
+      { sku: "DESK", quantity: 1 },
+    ];
+    await aggregateSpecification(order, source)(requested("o-1", lines))
+      .when(validate("o-1", lines))
       .then({
         kind: "accepted",
         ruleId: expect.any(String),
@@ -58,7 +60,7 @@ describe("$view in aggregate rules (Order of the order-fulfilment template)", ()
   it("validates an order every line of which is in stock", async () => {
     const { source } = rowsOf({ StockLevels: { LAMP: { sku: "LAMP", onHand: 2 } } });
     await aggregateSpecification(order, source)(requested("o-2", [{ sku: "LAMP", quantity: 2 }]))
-      .when(validate("o-2"))
+      .when(validate("o-2", [{ sku: "LAMP", quantity: 2 }]))
       .thenMatches({ kind: "accepted", events: [{ event: ref(orders, "OrderValidated"), payload: { orderId: "o-2" } }] });
   });
 
@@ -70,11 +72,11 @@ describe("$view in aggregate rules (Order of the order-fulfilment template)", ()
     const { source, reads } = rowsOf({ WarehouseStock: { LAMP: { onHand: 0 } } }, foreign);
     const decider = aggregateDecider(foreign.aggregates.find((aggregate) => aggregate.name === "Order")!);
     const state = await decider.evolve(decider.initialState(), requested("o-3", [{ sku: "LAMP", quantity: 1 }]));
-    const decided = decider.decide(validate("o-3"), state, { version: 1, views: source });
+    const decided = decider.decide(validate("o-3", [{ sku: "LAMP", quantity: 1 }]), state, { version: 1, views: source });
     await expect(decided).rejects.toThrow(ExpressionFailure);
     await expect(decided).rejects.toThrow(/Order reads only views of its own context \(Orders\): OrderStatus, StockLevels; not "WarehouseStock"/);
     expect(reads).toEqual([]);
-    await expect(decider.decide(validate("o-3"), state, { version: 1 })).rejects.toThrow(/not "WarehouseStock"/);
+    await expect(decider.decide(validate("o-3", [{ sku: "LAMP", quantity: 1 }]), state, { version: 1 })).rejects.toThrow(/not "WarehouseStock"/);
   });
 
   it("lets a failing read through as it is, so the command is retried rather than parked", async () => {
@@ -82,7 +84,7 @@ describe("$view in aggregate rules (Order of the order-fulfilment template)", ()
     const source: ViewSource = { readModels: orders.readModels, readRow: () => Promise.reject(outage) };
     const decider = aggregateDecider(order);
     const state = await decider.evolve(decider.initialState(), requested("o-4", [{ sku: "LAMP", quantity: 1 }]));
-    await expect(decider.decide(validate("o-4"), state, { version: 1, views: source })).rejects.toBe(outage);
+    await expect(decider.decide(validate("o-4", [{ sku: "LAMP", quantity: 1 }]), state, { version: 1, views: source })).rejects.toBe(outage);
   });
 
   it("stops a rule that reads more rows than one decision may", async () => {
@@ -90,7 +92,7 @@ describe("$view in aggregate rules (Order of the order-fulfilment template)", ()
     const lines = Array.from({ length: MAX_VIEW_READS_PER_DECISION + 1 }, (_, index) => ({ sku: `SKU-${index}`, quantity: 0 }));
     const decider = aggregateDecider(order);
     const state = await decider.evolve(decider.initialState(), requested("o-5", lines));
-    await expect(decider.decide(validate("o-5"), state, { version: 1, views: source })).rejects.toThrow(`read more than ${MAX_VIEW_READS_PER_DECISION} view rows in one decision`);
+    await expect(decider.decide(validate("o-5", lines), state, { version: 1, views: source })).rejects.toThrow(`read more than ${MAX_VIEW_READS_PER_DECISION} view rows in one decision`);
     expect(reads).toHaveLength(MAX_VIEW_READS_PER_DECISION);
   });
 });
