@@ -343,7 +343,10 @@ export class EventStore {
     if (!pool) return;
     this.listenerOpening = (async () => {
       const client = new pg.Client(pool.options as pg.ClientConfig);
-      client.on("notification", () => this.wakeLocal());
+      // A notification still in flight when the listener was closed wakes no one.
+      client.on("notification", () => {
+        if (this.listener === client) this.wakeLocal();
+      });
       client.on("error", () => {
         if (this.listener === client) this.listener = undefined;
         client.end().catch(() => {});
