@@ -617,7 +617,8 @@ function LoadedEditor({ board, extraPanels }: { board: LoadedBoard; extraPanels?
           elevateEdgesOnSelect
           ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter or Space to select; arrow keys move it." }}
         >
-          <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />
+          {/* Far out the dots would be a grey haze, and repainting them on every pan frame costs big boards a quarter of their frame rate. */}
+          {band === "far" ? null : <Background variant={BackgroundVariant.Dots} gap={16} size={1.2} />}
           <Controls showInteractive={false} position="bottom-left" />
           {showMap ? <MiniMap pannable zoomable position="bottom-right" style={{ width: 168, height: 112 }} nodeColor={(node) => `var(--kind-${node.type})`} nodeStrokeWidth={2} ariaLabel="Board overview" /> : null}
         </ReactFlow>
