@@ -5,8 +5,8 @@
  * The server runs on a throwaway PostgreSQL database and data directory, and this process
  * appends to that database with its own event store, as another process of the deployment
  * would: the server hears of new events by LISTEN/NOTIFY. (An embedded PGlite server cannot be
- * appended to from outside, and the app has no append endpoint.) Clients are plain `http`
- * requests on loopback.
+ * appended to from outside, and the app has no append endpoint.) Clients are plain sockets
+ * on loopback that send the HTTP request and scan what arrives (see connect).
  *
  * - P6.sse_p99_ms: 1,000 clients on /api/streams/all while 100 events/s are appended for 10 s;
  *   latency from the start of each append to its arrival at each client, which run in a process
@@ -111,50 +111,67 @@ function residentBytes(pid: number): number {
   return kib * 1024;
 }
 
-/** One SSE client. It scans frames only for the benchmark's sequence number, to stay cheap. */
+/**
+ * One SSE client on a plain socket: it sends the request, checks the status line and scans the
+ * bytes for the benchmark's sequence number. A thousand clients share one process here, where
+ * real ones would each have their own; Node's HTTP client would spend about as long per read as
+ * the server spends per write, and the last client of each event would wait for all of that.
+ * Frames never span HTTP chunks (the server writes whole frames), so chunk-size lines fall
+ * between frames and the scan can ignore them.
+ */
 interface SseConnection {
-  request: http.ClientRequest;
+  socket: net.Socket;
   closed: boolean;
 }
 
 /** Socket reads across all connections of this process (each is one or more server writes). */
 let reads = 0;
 
+const SEQ = '"seq":';
+
 function connect(port: number, onSeq: (seq: number) => void): Promise<SseConnection> {
   return new Promise((resolve, reject) => {
     let buffer = "";
+    let headers = true;
     let ready = false;
-    const connection: SseConnection = { request: undefined as unknown as http.ClientRequest, closed: false };
-    const request = http.get({ host: "127.0.0.1", port, path: "/api/streams/all", agent: false, headers: { Accept: "text/event-stream" } }, (response) => {
-      if (response.statusCode !== 200) {
-        reject(new Error(`SSE connection refused with ${response.statusCode}`));
-        response.resume();
-        return;
-      }
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        reads += 1;
-        buffer += chunk;
-        let end = buffer.indexOf("\n\n");
-        while (end >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const seq = /"seq":(\d+)/.exec(frame);
-          if (seq) onSeq(Number(seq[1]));
-          else if (!ready && frame.includes("event: subscription")) {
-            ready = true;
-            resolve(connection);
-          }
-          end = buffer.indexOf("\n\n");
+    const socket = net.connect({ host: "127.0.0.1", port });
+    const connection: SseConnection = { socket, closed: false };
+    socket.setNoDelay(true);
+    socket.write(`GET /api/streams/all HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+    socket.on("data", (chunk: Buffer) => {
+      reads += 1;
+      buffer += chunk.toString("latin1");
+      if (headers) {
+        const end = buffer.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const status = buffer.slice(0, buffer.indexOf("\r\n"));
+        if (!/^HTTP\/1\.1 200 /.test(status)) {
+          reject(new Error(`SSE connection refused: ${status}`));
+          socket.destroy();
+          return;
         }
-      });
-      response.on("close", () => {
-        connection.closed = true;
-        if (!ready) reject(new Error("the SSE connection closed before its subscription was announced"));
-      });
+        headers = false;
+        buffer = buffer.slice(end + 4);
+      }
+      let from = 0;
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const at = buffer.indexOf(SEQ, from);
+        if (at >= 0 && at < end) onSeq(parseInt(buffer.slice(at + SEQ.length, at + SEQ.length + 12), 10));
+        else if (!ready && buffer.lastIndexOf("event: subscription", end) >= from) {
+          ready = true;
+          resolve(connection);
+        }
+        from = end + 2;
+        end = buffer.indexOf("\n\n", from);
+      }
+      buffer = from === 0 ? buffer : buffer.slice(from);
     });
-    connection.request = request;
-    request.on("error", (error) => {
+    socket.on("close", () => {
+      connection.closed = true;
+      if (!ready) reject(new Error("the SSE connection closed before its subscription was announced"));
+    });
+    socket.on("error", (error) => {
       connection.closed = true;
       if (!ready) reject(error);
     });
@@ -182,7 +199,7 @@ async function connectMany(port: number, count: number, onSeq: (client: number, 
 }
 
 function closeAll(connections: SseConnection[]): void {
-  for (const connection of connections) connection.request.destroy();
+  for (const connection of connections) connection.socket.destroy();
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -553,7 +570,7 @@ async function measureLatencyBriefly(port: number, store: EventStore): Promise<v
     await store.append("sse-bench-warmup", [{ type: "SseBenchTick", data: { seq: 0 } }]);
     await sleep(200);
   }
-  connection.request.destroy();
+  connection.socket.destroy();
   if (!received) throw new Error("the warm-up event never arrived over SSE");
 }
 
