@@ -24,8 +24,8 @@ function startOptions(definition: ProcessDefinitionV1): StartOption[] {
   );
 }
 
-/** The violations a BAD_REQUEST from runtime.start lists, one per line after the first. */
-function startViolations(error: unknown): string[] {
+/** The violations a BAD_REQUEST from runtime.start or runtime.sendCommand lists, one per line after the first. */
+function refusalViolations(error: unknown): string[] {
   const message = error instanceof Error ? error.message : "";
   const lines = message.split("\n");
   return lines.length > 1 ? lines.slice(1) : [];
@@ -99,7 +99,7 @@ function usePayloadDraft(schema: PayloadSchemaV1, resetOn: unknown) {
       return Object.keys(clientErrors).length === 0;
     },
     /** The server's violations of a refused payload, shown next to their fields. */
-    refusedWith: (error: unknown) => setServerErrors(violationsByField(startViolations(error))),
+    refusedWith: (error: unknown) => setServerErrors(violationsByField(refusalViolations(error))),
     accepted: () => setServerErrors({}),
     editor: (
       <PayloadDraftEditor

@@ -88,14 +88,18 @@ export async function createNatsBus(options: NatsBusOptions): Promise<ExternalBu
     let found = streams.get(subject);
     if (!found) {
       found = (async () => {
+        const existing = await existingStreamFor(subject);
+        if (existing) return existing;
         const jsm = await jetStreamManager();
         if (!jsm) return null;
-        const existing = await jsm.streams.find(subject).catch(() => null);
-        if (existing) return existing;
         const name = jetStreamNameFor(subject);
         // Another stream may already capture an overlapping subject: then plain NATS it is.
         return jsm.streams.add({ name, subjects: [subject], storage: StorageType.File, duplicate_window: 2 * 60 * NANOS_PER_SECOND, max_age: 7 * 24 * 3600 * NANOS_PER_SECOND }).then(
-          () => name,
+          () => {
+            // Publishing to the subject goes through the new stream from now on, not after the miss expires.
+            publishStreams.set(subject, { stream: name, until: Number.POSITIVE_INFINITY });
+            return name;
+          },
           () => null,
         );
       })();
