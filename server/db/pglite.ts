@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PGlite, types } from "@electric-sql/pglite";
-import type { Sql, SqlQueryable } from "./sql.ts";
+import type { Sql, SqlQueryable, SqlTransaction } from "./sql.ts";
 
 // Both engines return BIGINT as a JavaScript number; positions stay far below 2^53.
 const parsers = { [types.INT8]: (value: string) => Number(value) };
@@ -18,12 +18,57 @@ function wrap(db: Pick<PGlite, "query" | "exec">): SqlQueryable {
   };
 }
 
+/** In process there is no round trip to save: a write runs before the statement after it. */
+class PgliteTransaction implements SqlTransaction {
+  private readonly db: SqlQueryable;
+  private writes: Promise<void> = Promise.resolve();
+  private failed = false;
+  private failure: unknown;
+
+  constructor(tx: Pick<PGlite, "query" | "exec">) {
+    this.db = wrap(tx);
+  }
+
+  write(text: string, params?: readonly unknown[], mapError?: (error: unknown) => unknown): void {
+    this.writes = this.writes.then(async () => {
+      if (this.failed) return;
+      try {
+        await this.db.query(text, params);
+      } catch (error) {
+        this.failed = true;
+        this.failure = mapError ? mapError(error) : error;
+      }
+    });
+  }
+
+  async settle(): Promise<void> {
+    await this.writes;
+    if (this.failed) throw this.failure;
+  }
+
+  async query<Row>(text: string, params?: readonly unknown[]) {
+    await this.settle();
+    return this.db.query<Row>(text, params);
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.settle();
+    await this.db.exec(text);
+  }
+}
+
 export function pgliteSql(db: PGlite): Sql & { readonly pglite: PGlite } {
   return {
     kind: "pglite",
     pglite: db,
     ...wrap(db),
-    transaction: (run) => db.transaction((tx) => run(wrap(tx))),
+    transaction: (run) =>
+      db.transaction(async (tx) => {
+        const transaction = new PgliteTransaction(tx);
+        const result = await run(transaction);
+        await transaction.settle();
+        return result;
+      }),
     close: () => db.close(),
   };
 }

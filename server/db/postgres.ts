@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import os from "node:os";
 import pg from "pg";
-import type { Sql, SqlQueryable } from "./sql.ts";
+import type { QueryResult, Sql, SqlQueryable, SqlTransaction } from "./sql.ts";
 
 // Both engines return BIGINT as a JavaScript number; positions stay far below 2^53.
 const typeParsers = {
@@ -10,12 +11,32 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * Statements with parameters are prepared once per connection (PostgreSQL then skips parsing and
+ * planning them). The server's SQL is a fixed set of texts; the cap keeps a text built at run time
+ * from filling every connection with statements.
+ */
+const MAX_PREPARED_STATEMENTS = 500;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `sb_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+async function run<Row>(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] | undefined): Promise<QueryResult<Row>> {
+  const name = params && params.length > 0 ? statementName(text) : undefined;
+  const result = await client.query({ text, values: params as unknown[] | undefined, types: typeParsers, ...(name ? { name } : {}) });
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+}
+
 function wrap(client: pg.Pool | pg.PoolClient): SqlQueryable {
   return {
-    async query(text, params) {
-      const result = await client.query({ text, values: params as unknown[] | undefined, types: typeParsers });
-      return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
-    },
+    query: (text, params) => run(client, text, params),
     async exec(text) {
       await client.query(text);
     },
@@ -30,6 +51,9 @@ export function createPool(connectionString: string, max = 10, searchPath?: stri
     connectionString: url.toString(),
     max,
     connectionTimeoutMillis: 5000,
+    // A transaction's BEGIN, its writes whose results nobody waits for, and its COMMIT share round
+    // trips with the statements next to them.
+    pipeline: true,
     ...(searchPath ? { options: `-c search_path=${searchPath}` } : {}),
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
@@ -42,15 +66,17 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
     kind: "postgresql",
     pool,
     ...wrap(pool),
-    async transaction(run) {
+    async transaction(body) {
       const client = await pool.connect();
+      const tx = new PostgresTransaction(client);
       try {
-        await client.query("BEGIN");
-        const result = await run(wrap(client));
-        await client.query("COMMIT");
+        tx.write("BEGIN");
+        const result = await body(tx);
+        await tx.commit();
         return result;
       } catch (error) {
         await client.query("ROLLBACK").catch(() => {});
+        await tx.settled().catch(() => {});
         throw error;
       } finally {
         client.release();
@@ -58,4 +84,67 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * A transaction on a pipelined connection: statements are sent at once, in order, and answered in
+ * order. A write nobody waits for fails the transaction; the statement after it then fails too
+ * (PostgreSQL refuses statements in an aborted transaction), and the write's own error is the one thrown.
+ */
+class PostgresTransaction implements SqlTransaction {
+  private readonly writes: Promise<void>[] = [];
+  private failed = false;
+  private failure: unknown;
+
+  constructor(private readonly client: pg.PoolClient) {}
+
+  write(text: string, params?: readonly unknown[], mapError?: (error: unknown) => unknown): void {
+    this.writes.push(
+      run(this.client, text, params).then(
+        () => {},
+        (error: unknown) => {
+          if (this.failed) return;
+          this.failed = true;
+          this.failure = mapError ? mapError(error) : error;
+        },
+      ),
+    );
+  }
+
+  /** Waits for the writes sent so far; throws the first one's failure. */
+  async settled(): Promise<void> {
+    await Promise.all(this.writes);
+    this.writes.length = 0;
+    if (this.failed) throw this.failure;
+  }
+
+  async query<Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    try {
+      return await run<Row>(this.client, text, params);
+    } catch (error) {
+      await this.settled();
+      throw error;
+    }
+  }
+
+  async exec(text: string): Promise<void> {
+    try {
+      await this.client.query(text);
+    } catch (error) {
+      await this.settled();
+      throw error;
+    }
+  }
+
+  /** COMMIT goes out behind the writes still in flight; after a failed one PostgreSQL answers ROLLBACK. */
+  async commit(): Promise<void> {
+    const commit = this.client.query("COMMIT");
+    let outcome: pg.QueryResult;
+    try {
+      outcome = await commit;
+    } finally {
+      await this.settled();
+    }
+    if (outcome.command !== "COMMIT") throw new Error(`PostgreSQL answered ${outcome.command} to COMMIT: the transaction was rolled back`);
+  }
 }

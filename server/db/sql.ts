@@ -15,9 +15,18 @@ export interface SqlQueryable {
   exec(text: string): Promise<void>;
 }
 
+export interface SqlTransaction extends SqlQueryable {
+  /**
+   * Sends a write whose result the caller does not read. On PostgreSQL it shares a round trip
+   * with the statement after it (or with the commit). If it fails, the transaction fails: the next
+   * statement, or the commit, throws its error, passed through `mapError` when given.
+   */
+  write(text: string, params?: readonly unknown[], mapError?: (error: unknown) => unknown): void;
+}
+
 export interface Sql extends SqlQueryable {
   readonly kind: StorageKind;
   /** Commits when `run` resolves, rolls back when it throws. */
-  transaction<T>(run: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  transaction<T>(run: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -118,3 +118,70 @@ describe.each(testStorageKinds)("migrations on %s", (kind) => {
     }
   });
 });
+
+describe.each(testStorageKinds)("transactions on %s", (kind) => {
+  async function withTable(run: (storage: Awaited<ReturnType<typeof openTestStorage>>) => Promise<void>) {
+    const storage = await openTestStorage(kind);
+    try {
+      await storage.sql.exec("CREATE TABLE tx_probe (id int PRIMARY KEY, note text NOT NULL)");
+      await run(storage);
+    } finally {
+      await storage.dispose();
+    }
+  }
+  const stored = async (storage: Awaited<ReturnType<typeof openTestStorage>>) =>
+    (await storage.sql.query<{ id: number }>("SELECT id FROM tx_probe ORDER BY id")).rows.map((row) => row.id);
+
+  it("runs writes nobody waits for in order with the statements around them, and commits them", async () => {
+    await withTable(async (storage) => {
+      const seen = await storage.sql.transaction(async (tx) => {
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [2, "b"]);
+        const { rows } = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM tx_probe WHERE id > $1", [0]);
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [3, "c"]);
+        return rows[0]!.n;
+      });
+      expect(seen).toBe(2);
+      expect(await stored(storage)).toEqual([1, 2, 3]);
+    });
+  });
+
+  it("fails the statement after a failed write with the write's own error, and stores nothing", async () => {
+    await withTable(async (storage) => {
+      const attempt = storage.sql.transaction(async (tx) => {
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [2, null]);
+        await tx.query("SELECT id FROM tx_probe WHERE id = $1", [1]);
+        return "should not get here";
+      });
+      await expect(attempt).rejects.toThrow(/null value in column "note"/);
+      expect(await stored(storage)).toEqual([]);
+    });
+  });
+
+  it("fails the commit when its last write fails, through mapError, and stores nothing", async () => {
+    await withTable(async (storage) => {
+      class DuplicateProbe extends Error {}
+      const attempt = storage.sql.transaction(async (tx) => {
+        await tx.query("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "again"], (error) => new DuplicateProbe(String((error as Error).message)));
+      });
+      await expect(attempt).rejects.toBeInstanceOf(DuplicateProbe);
+      expect(await stored(storage)).toEqual([]);
+      // The connection is usable afterwards: the next transaction commits.
+      await storage.sql.transaction(async (tx) => tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [5, "e"]));
+      expect(await stored(storage)).toEqual([5]);
+    });
+  });
+
+  it("rolls back writes in flight when the body throws", async () => {
+    await withTable(async (storage) => {
+      const attempt = storage.sql.transaction(async (tx) => {
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        throw new Error("changed my mind");
+      });
+      await expect(attempt).rejects.toThrow("changed my mind");
+      expect(await stored(storage)).toEqual([]);
+    });
+  });
+});

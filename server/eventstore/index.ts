@@ -24,7 +24,7 @@
  *   A projection writes its view rows and its checkpoint in one transaction (exactly once), and
  *   rebuilds into a shadow view that is swapped in atomically once it has caught up.
  */
-export { appendToStream, DEFAULT_MAX_EVENT_BYTES, type AppendToStreamOptions } from "./append.ts";
+export { appendToStream, DEFAULT_MAX_EVENT_BYTES, isUniqueViolation, type AppendToStreamOptions } from "./append.ts";
 export {
   AppendRaceError,
   ConcurrencyError,

@@ -125,7 +125,6 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
       return await rt.sql.transaction(async (tx) => {
         const now = rt.clock.now();
         const log = new CommitLog(now);
-    if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
         if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
         const taken = await takeAndCheckInbox(tx, claimToken === null ? null : { outboxId: message.id, token: claimToken }, consumer, message.messageId);
         if (!taken.claimed) throw new LostClaimError(message.id);
@@ -166,8 +165,8 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
               streamId,
               events: events.map((event, index) => ({ type: event.definition.name, messageId: event.messageId, position: result.positions[index]! })),
             };
-            await recordInbox(tx, consumer, message.messageId, now, outcome);
-            if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
+            recordInbox(tx, consumer, message.messageId, now, outcome);
+            if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
             return { outcome: "accepted", reason: null, events: events.map((event) => event.definition.name), log, next: log.next };
           }
           case "rejected": {
@@ -181,8 +180,8 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
             const failure = commandOutcomeMessage(version, message, "rejected", decision.reason, now, derivedId(message.messageId, "outcome"));
             if (failure) await enqueueLogged(tx, log, [failure], now);
             const outcome: CommandOutcomeRecord = { kind: "rejected", code: decision.code, reason: decision.reason, streamId };
-            await recordInbox(tx, consumer, message.messageId, now, outcome);
-            if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
+            recordInbox(tx, consumer, message.messageId, now, outcome);
+            if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
             return { outcome: "rejected", reason: decision.reason, events: [], log, next: log.next };
           }
           default: {

@@ -2,7 +2,7 @@
  * What the runtime's modules share: the database, the event store (to wake its subscribers),
  * the clock, caches, test hooks, and what to do once a transaction committed.
  */
-import type { Sql, SqlQueryable } from "../db/sql.ts";
+import type { Sql, SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { EventStore } from "../eventstore/index.ts";
 import type { ContextSettingsCache } from "./contexts.ts";
 import type { InspectionEvent } from "./inspection.ts";
@@ -48,7 +48,14 @@ export interface RuntimeContext {
 /** PostgreSQL channel that tells workers in other processes about new outbox rows. */
 export const RUNTIME_NOTIFY_CHANNEL = "sagaboard_runtime";
 
+const NOTIFY_SQL = `SELECT pg_notify($1, '')`;
+
 /** Inside a transaction that wrote outbox rows: other processes' workers hear of them at commit. */
-export async function notifyWorkers(tx: SqlQueryable, sql: Sql): Promise<void> {
-  if (sql.kind === "postgresql") await tx.query(`SELECT pg_notify($1, '')`, [RUNTIME_NOTIFY_CHANNEL]);
+export function notifyWorkers(tx: SqlTransaction, sql: Sql): void {
+  if (sql.kind === "postgresql") tx.write(NOTIFY_SQL, [RUNTIME_NOTIFY_CHANNEL]);
+}
+
+/** Outside a transaction: other processes' workers hear at once (their fault settings changed, say). */
+export async function notifyWorkersNow(sql: Sql): Promise<void> {
+  if (sql.kind === "postgresql") await sql.query(NOTIFY_SQL, [RUNTIME_NOTIFY_CHANNEL]);
 }

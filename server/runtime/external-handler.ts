@@ -82,7 +82,7 @@ export async function deliverExternal(
     const ack = commandOutcomeMessage(version, message, "handled", null, now, derivedId(message.messageId, "outcome"));
     if (ack) {
       await enqueueLogged(tx, log, [ack], now);
-      if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
+      if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
     }
     return { outcome: "delivered", reason: null, events: [], log, next: log.next };
   });

@@ -157,7 +157,7 @@ async function storeInbound(rt: RuntimeContext, messages: readonly InboundMessag
         }
       }
     }
-    if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
+    if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
     return accepted;
   });
   rt.afterCommit(log);

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
  * instance's row, in one transaction. The stream is the instance's inbox and outbox: replaying
  * it after a crash gives the same state.
  */
-import type { SqlQueryable } from "../db/sql.ts";
+import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import { AppendRaceError, appendToStream, ConcurrencyError, NotFoundError, readStream, type NewEvent } from "../eventstore/index.ts";
 import { derivedId } from "./core/ids.ts";
 import {
@@ -145,7 +145,7 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
         }));
         const appended = await appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
         log.appendedEvents(version, instanceId, records, appended);
-        await saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
+        saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
 
         const outgoing: NewOutboxMessage[] = [];
         for (const issued of decision.commands) {
@@ -166,11 +166,11 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
           );
         }
         await enqueueLogged(tx, log, outgoing, now);
-        await scheduleTimers(tx, version, process.id, process.context?.id ?? null, instanceId, correlationKey, correlationId, decision.timersToSet, now);
+        scheduleTimers(tx, version, process.id, process.context?.id ?? null, instanceId, correlationKey, correlationId, decision.timersToSet, now);
         if (decision.timersToCancel.length > 0) {
-          await tx.query(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);
+          tx.write(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);
         }
-        if (log.queuedForAnyWorker) await notifyWorkers(tx, rt.sql);
+        if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
 
         for (const timer of decision.timersToSet) {
           log.inspection.push({ kind: "timer.set", at: log.at, boardId: version.boardId, instanceId, timerId: timer.timerId, timerKind: timer.kind, stepId: timer.stepId, fireAt: timer.fireAt });
@@ -204,8 +204,9 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
   }
 }
 
-async function saveInstanceRow(
-  tx: SqlQueryable,
+/** Sent without waiting: it shares a round trip with the outbox insert after it. */
+function saveInstanceRow(
+  tx: SqlTransaction,
   version: LoadedVersion,
   processId: string,
   /** Null for a standing process: with no completion event it waits for events by design. */
@@ -215,9 +216,9 @@ async function saveInstanceRow(
   state: ProcessState,
   streamVersion: number,
   now: Date,
-): Promise<void> {
+): void {
   if (state.status === "idle") return;
-  await tx.query(
+  tx.write(
     `INSERT INTO runtime_instances (id, board_id, version_id, process_id, correlation_key, correlation_id, status, reason, started_at, updated_at, last_activity_at, stuck_after_ms, stream_version)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at,
@@ -226,8 +227,8 @@ async function saveInstanceRow(
   );
 }
 
-async function scheduleTimers(
-  tx: SqlQueryable,
+function scheduleTimers(
+  tx: SqlTransaction,
   version: LoadedVersion,
   processId: string,
   contextId: string | null,
@@ -236,7 +237,7 @@ async function scheduleTimers(
   correlationId: string,
   timers: readonly ActiveTimer[],
   now: Date,
-): Promise<void> {
+): void {
   if (timers.length === 0) return;
   const rows = timers.map((timer) => ({
     id: timer.timerId,
@@ -246,7 +247,7 @@ async function scheduleTimers(
     fire_at: timer.fireAt,
     metadata: { correlationKey, correlationId, trigger: timer.trigger.event, timer: timer.timer },
   }));
-  await tx.query(
+  tx.write(
     `INSERT INTO runtime_timers (id, board_id, version_id, process_id, instance_id, context_id, kind, step_id, timer_element_id, fire_at, metadata, created_at)
      SELECT r.id, $2, $3, $4, $5, $6, r.kind, r.step_id, r.timer_element_id, r.fire_at, r.metadata, $7
      FROM jsonb_to_recordset($1::text::jsonb) AS r(id text, kind text, step_id text, timer_element_id text, fire_at timestamptz, metadata jsonb)

@@ -2,9 +2,9 @@
  * Shared by the handlers: stored-event metadata, appending domain events and routing them in the
  * caller's transaction, the inbox check, and the list of notifications to send after commit.
  */
-import type { SqlQueryable } from "../db/sql.ts";
+import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { ElementRef, EventDefinition } from "../definition/v1.ts";
-import { appendToStream, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
+import { appendToStream, isUniqueViolation, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
 import type { MessageMeta, Payload } from "./core/types.ts";
 import type { Committed } from "./context.ts";
 import type { InspectionEvent } from "./inspection.ts";
@@ -199,13 +199,16 @@ export class InboxRaceError extends Error {
   override name = "InboxRaceError";
 }
 
-/** Notes the message as handled by `consumer`, with its outcome; throws InboxRaceError if it already is. */
-export async function recordInbox(tx: SqlQueryable, consumer: string, messageId: string, now: Date, outcome: unknown): Promise<void> {
-  const { rows } = await tx.query(
-    `INSERT INTO runtime_inbox (consumer, message_id, handled_at, outcome) VALUES ($1, $2, $3, $4::text::jsonb) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted`,
+/**
+ * Notes the message as handled by `consumer`, with its outcome. Sent without waiting (it shares a
+ * round trip with the commit); if the message is noted already, the transaction fails with InboxRaceError.
+ */
+export function recordInbox(tx: SqlTransaction, consumer: string, messageId: string, now: Date, outcome: unknown): void {
+  tx.write(
+    `INSERT INTO runtime_inbox (consumer, message_id, handled_at, outcome) VALUES ($1, $2, $3, $4::text::jsonb)`,
     [consumer, messageId, now, JSON.stringify(outcome)],
+    (error) => (isUniqueViolation(error) ? new InboxRaceError(`${consumer} handled ${messageId} concurrently`) : error),
   );
-  if (rows.length === 0) throw new InboxRaceError(`${consumer} handled ${messageId} concurrently`);
 }
 
 /** Marks the message handled by `consumer`; false when it was handled before (a duplicate delivery). */

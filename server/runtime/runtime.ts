@@ -12,7 +12,7 @@ import { evaluateKey, ExpressionFailure } from "./core/expressions.ts";
 import { derivedId } from "./core/ids.ts";
 import { payloadViolations } from "./core/payload-schema.ts";
 import { isPayload, type Payload } from "./core/types.ts";
-import { notifyWorkers, systemClock, type Clock, type Committed, type RuntimeContext, type RuntimeHooks } from "./context.ts";
+import { notifyWorkers, notifyWorkersNow, systemClock, type Clock, type Committed, type RuntimeContext, type RuntimeHooks } from "./context.ts";
 import { ContextSettingsCache, defaultSettings, readContextSettings, writeContextSettings, type ContextSettings, type ContextSettingsPatch } from "./contexts.ts";
 import { InvalidRequestError, NotDeployedError, PayloadValidationError, RuntimeConflictError, RuntimeNotFoundError } from "./errors.ts";
 import { cloudEventsFromRequest, incomingCloudEventSchema, type IncomingCloudEvent } from "./external/cloudevents.ts";
@@ -39,7 +39,10 @@ import { RuntimeWorker, type WakeHint, type WakeSource, type WorkerOptions } fro
 export interface RuntimeOptions {
   clock?: Clock;
   hooks?: RuntimeHooks;
-  /** How long workers trust cached context settings (changes made in this process apply at once). */
+  /**
+   * How long workers trust cached context settings (changes made in this process apply at once).
+   * Default 250 ms on PostgreSQL; on PGlite, which one process holds, only this process changes them.
+   */
   settingsTtlMs?: number;
   /** Event store to announce appends on (so its subscribers wake at once); one is made otherwise. */
   store?: EventStore;
@@ -113,7 +116,7 @@ export class Runtime implements RuntimeContext, WakeSource {
     this.ownsStore = !options.store;
     this.store = options.store ?? createEventStore(storage.sql);
     this.versions = new VersionCache(storage.sql);
-    this.settings = new ContextSettingsCache(storage.sql, options.settingsTtlMs);
+    this.settings = new ContextSettingsCache(storage.sql, options.settingsTtlMs ?? (storage.sql.kind === "pglite" ? Infinity : 250));
   }
 
   // ——— notifications ———
@@ -377,7 +380,7 @@ export class Runtime implements RuntimeContext, WakeSource {
         const failure = commandOutcomeMessage(version, parked, "discarded", parked.lastError, now, derivedId(parked.messageId, "discarded"));
         if (failure) {
           await enqueueLogged(tx, log, [failure], now);
-          await notifyWorkers(tx, this.sql);
+          notifyWorkers(tx, this.sql);
         }
       }
       return parked;
@@ -415,7 +418,7 @@ export class Runtime implements RuntimeContext, WakeSource {
       duplicateDeliveries: settings.duplicateDeliveries,
       webhookUrl: settings.webhookUrl,
     });
-    if (this.sql.kind === "postgresql") await notifyWorkers(this.sql, this.sql);
+    await notifyWorkersNow(this.sql);
     this.wake();
     return settings;
   }

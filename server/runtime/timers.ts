@@ -59,7 +59,7 @@ export async function fireDueTimers(rt: RuntimeContext, limit = 100): Promise<nu
       retry: DEFAULT_RETRY_POLICY,
     }));
     await enqueueLogged(tx, log, deliveries, now);
-    await notifyWorkers(tx, rt.sql);
+    notifyWorkers(tx, rt.sql);
     for (const timer of rows) log.inspection.push({ kind: "timer.fired", at: log.at, boardId: timer.board_id, instanceId: timer.instance_id, timerId: timer.id });
     return rows.length;
   });
