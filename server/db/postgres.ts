@@ -69,17 +69,19 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
     async transaction(body) {
       const client = await pool.connect();
       const tx = new PostgresTransaction(client);
+      let broken: Error | undefined;
       try {
         tx.write("BEGIN");
         const result = await body(tx);
         await tx.commit();
         return result;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
+        // A connection that cannot even roll back is not given back to the pool.
+        await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
         await tx.settled().catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),
