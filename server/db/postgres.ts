@@ -70,6 +70,9 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
       const client = await pool.connect();
       const tx = new PostgresTransaction(client);
       let broken: Error | undefined;
+      // A connection lost mid-transaction fails the statements waiting on it; its 'error' event must not crash the process.
+      const onError = (error: Error) => (broken = error);
+      client.on("error", onError);
       try {
         tx.write("BEGIN");
         const result = await body(tx);
@@ -81,6 +84,7 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
         await tx.settled().catch(() => {});
         throw error;
       } finally {
+        client.off("error", onError);
         client.release(broken);
       }
     },
@@ -120,18 +124,18 @@ class PostgresTransaction implements SqlTransaction {
     if (this.failed) throw this.failure;
   }
 
-  async query<Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    try {
-      return await run<Row>(this.client, text, params);
-    } catch (error) {
-      await this.settled();
-      throw error;
-    }
+  query<Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    return this.answer(run<Row>(this.client, text, params));
   }
 
-  async exec(text: string): Promise<void> {
+  exec(text: string): Promise<void> {
+    return this.answer(this.client.query(text).then(() => {}));
+  }
+
+  /** A statement's answer; when it failed because an earlier write did, that write's error. */
+  private async answer<T>(sent: Promise<T>): Promise<T> {
     try {
-      await this.client.query(text);
+      return await sent;
     } catch (error) {
       await this.settled();
       throw error;

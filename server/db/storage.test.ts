@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DataDirLockedError, lockDataDir } from "./lock.ts";
 import { applyMigrations, listAppliedMigrations, MigrationError, readMigrations } from "./migrate.ts";
 import { openStorage } from "./storage.ts";
-import { openTestStorage, testStorageKinds } from "./testing.ts";
+import { openTestStorage, testStorageKinds, type TestStorage } from "./testing.ts";
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -120,7 +120,7 @@ describe.each(testStorageKinds)("migrations on %s", (kind) => {
 });
 
 describe.each(testStorageKinds)("transactions on %s", (kind) => {
-  async function withTable(run: (storage: Awaited<ReturnType<typeof openTestStorage>>) => Promise<void>) {
+  async function withTable(run: (storage: TestStorage) => Promise<void>) {
     const storage = await openTestStorage(kind);
     try {
       await storage.sql.exec("CREATE TABLE tx_probe (id int PRIMARY KEY, note text NOT NULL)");
@@ -129,7 +129,7 @@ describe.each(testStorageKinds)("transactions on %s", (kind) => {
       await storage.dispose();
     }
   }
-  const stored = async (storage: Awaited<ReturnType<typeof openTestStorage>>) =>
+  const stored = async (storage: TestStorage) =>
     (await storage.sql.query<{ id: number }>("SELECT id FROM tx_probe ORDER BY id")).rows.map((row) => row.id);
 
   it("runs writes nobody waits for in order with the statements around them, and commits them", async () => {
@@ -171,6 +171,21 @@ describe.each(testStorageKinds)("transactions on %s", (kind) => {
       // The connection is usable afterwards: the next transaction commits.
       await storage.sql.transaction(async (tx) => tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [5, "e"]));
       expect(await stored(storage)).toEqual([5]);
+    });
+  });
+
+  // Only a server connection can die under a transaction.
+  if (kind === "postgresql") it("discards a connection that died inside a transaction, and the pool keeps serving", async () => {
+    await withTable(async (storage) => {
+      const attempt = storage.sql.transaction(async (tx) => {
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        await tx.query("SELECT pg_terminate_backend(pg_backend_pid()) WHERE $1::int = 1", [1]);
+      });
+      await expect(attempt).rejects.toThrow(/terminat/);
+      for (let index = 0; index < 12; index += 1) {
+        await storage.sql.transaction(async (tx) => tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [10 + index, "after"]));
+      }
+      expect(await stored(storage)).toEqual(Array.from({ length: 12 }, (_, index) => 10 + index));
     });
   });
 

@@ -85,13 +85,15 @@ export async function writeContextSettings(sql: Sql, boardId: string, contextId:
  * Settings as workers read them on every delivery. Cached per board: a change made here is seen
  * at once; one made by another process within about `ttlMs`, because an entry older than that is
  * refreshed in the background while the cached value keeps serving (so no delivery waits on it).
+ * On PGlite no other process can change them (one process holds the data directory), so entries
+ * are not refreshed by default.
  */
 export class ContextSettingsCache {
   private readonly boards = new Map<string, { loadedAt: number; byContext: Map<string, ContextSettings>; refreshing: Promise<void> | null }>();
 
   constructor(
-    private readonly db: SqlQueryable,
-    private readonly ttlMs = 250,
+    private readonly db: Sql,
+    private readonly ttlMs = db.kind === "pglite" ? Infinity : 250,
   ) {}
 
   /** Bumped by invalidate: a load that began before it must not store what it read. */

@@ -40,8 +40,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   hooks?: RuntimeHooks;
   /**
-   * How long workers trust cached context settings (changes made in this process apply at once).
-   * Default 250 ms on PostgreSQL; on PGlite, which one process holds, only this process changes them.
+   * How long workers trust cached context settings (changes made in this process apply at once);
+   * see ContextSettingsCache for the default.
    */
   settingsTtlMs?: number;
   /** Event store to announce appends on (so its subscribers wake at once); one is made otherwise. */
@@ -116,7 +116,7 @@ export class Runtime implements RuntimeContext, WakeSource {
     this.ownsStore = !options.store;
     this.store = options.store ?? createEventStore(storage.sql);
     this.versions = new VersionCache(storage.sql);
-    this.settings = new ContextSettingsCache(storage.sql, options.settingsTtlMs ?? (storage.sql.kind === "pglite" ? Infinity : 250));
+    this.settings = new ContextSettingsCache(storage.sql, options.settingsTtlMs);
   }
 
   // ——— notifications ———
