@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { clearExpressionCaches, evaluateExpression, parseExpression } from "./expressions.ts";
 
@@ -88,5 +89,35 @@ describe("evaluateExpression", () => {
   it("sees only its input: no JavaScript globals", async () => {
     expect(await evaluateExpression("process", {}, limits)).toEqual({ ok: true, value: undefined });
     expect(await evaluateExpression("$exists(globalThis)", {}, limits)).toEqual({ ok: true, value: false });
+  });
+});
+
+describe("plain paths and literals, evaluated without JSONata's evaluator", () => {
+  const names = ["a", "b", "event", "__proto__", "constructor", "length", "toString"];
+  /** What JSONata's evaluator gives: in parentheses, the expression is a block, which always goes to it. */
+  const byJsonata = async (source: string, input: unknown) => evaluateExpression(`(${source})`, input, limits);
+
+  it("give what JSONata gives, for any input (arrays and primitives on the way included)", async () => {
+    const input = fc.object({ key: fc.constantFrom(...names), maxDepth: 3, withNullPrototype: false });
+    const path = fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 4 }).map((parts) => parts.join("."));
+    await fc.assert(
+      fc.asyncProperty(path, input, async (source, value) => {
+        expect(await evaluateExpression(source, value, limits)).toEqual(await byJsonata(source, value));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it.each([
+    ["event.__proto__", { event: { a: 1 } }],
+    ["event.constructor.name", { event: {} }],
+    ["event.a.length", { event: { a: "text" } }],
+    ["event.a", { event: { a: [1] } }],
+    ["event.a.b", { event: { a: [{ b: 1 }, { b: 2 }] } }],
+    ["event.a", { event: null }],
+    ["'a literal'", {}],
+    ["42", {}],
+  ])("%s gives what JSONata gives", async (source, input) => {
+    expect(await evaluateExpression(source, input, limits)).toEqual(await byJsonata(source, input));
   });
 });

@@ -135,6 +135,8 @@ export async function evaluateExpression(
 ): Promise<EvaluationResult> {
   const parsed = typeof expression === "string" ? parseExpression(expression) : { ok: true as const, compiled: expression };
   if (!parsed.ok) return { ok: false, failure: "syntax", code: parsed.code, message: parsed.error, position: parsed.position };
+  const direct = evaluateDirectly(parsed.compiled, input);
+  if (direct) return direct;
   try {
     // Bindings live in a frame of this one evaluation, so the cached evaluator stays shared.
     const value: unknown = await evaluatorFor(parsed.compiled.source, limits).evaluate(input, functions as Record<string, unknown> | undefined);
@@ -153,6 +155,45 @@ export async function evaluateExpression(
       position: typeof problem.position === "number" ? problem.position : null,
     };
   }
+}
+
+/**
+ * Most expressions of a board are a literal or a plain field path (`event.order.id`). They get the
+ * value JSONata would give without its evaluator, which costs far more than the lookup itself
+ * (the runtime evaluates several per message). A path that meets an array, where JSONata's
+ * sequence rules apply, is left to JSONata.
+ */
+type DirectForm = { kind: "literal"; value: unknown } | { kind: "path"; names: string[] } | null;
+const directForms = new WeakMap<CompiledExpression, DirectForm>();
+const PLAIN_KEYS = new Set(["type", "value", "position"]);
+const isPlainNode = (node: ExpressionNode) => Object.keys(node).every((key) => PLAIN_KEYS.has(key));
+
+function directForm(compiled: CompiledExpression): DirectForm {
+  let form = directForms.get(compiled);
+  if (form !== undefined) return form;
+  const { ast } = compiled;
+  form = null;
+  if ((ast.type === "string" || ast.type === "number") && isPlainNode(ast)) form = { kind: "literal", value: ast.value };
+  if (ast.type === "path" && ast.steps && Object.keys(ast).length === 2 && ast.steps.every((step) => step.type === "name" && typeof step.value === "string" && isPlainNode(step))) {
+    form = { kind: "path", names: ast.steps.map((step) => step.value as string) };
+  }
+  directForms.set(compiled, form);
+  return form;
+}
+
+function evaluateDirectly(compiled: CompiledExpression, input: unknown): EvaluationResult | undefined {
+  const form = directForm(compiled);
+  if (!form) return undefined;
+  if (form.kind === "literal") return { ok: true, value: form.value };
+  let current = input;
+  for (const name of form.names) {
+    if (Array.isArray(current)) return undefined;
+    // As JSONata: a name is an object's own property; anything else gives nothing.
+    if (current === null || typeof current !== "object" || !Object.hasOwn(current, name)) return { ok: true, value: undefined };
+    current = (current as Record<string, unknown>)[name];
+  }
+  if (Array.isArray(current)) return undefined;
+  return { ok: true, value: toJsonValue(current) };
 }
 
 /** JSONata returns sequences (arrays with extra flags) and may return functions; keep plain JSON. */
