@@ -92,6 +92,10 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
   };
 }
 
+function socketOf(client: pg.PoolClient): { cork(): void; uncork(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { cork(): void; uncork(): void } } }).connection?.stream;
+}
+
 /**
  * A transaction on a pipelined connection: statements are sent at once, in order, and answered in
  * order. A write nobody waits for fails the transaction; the statement after it then fails too
@@ -102,11 +106,60 @@ class PostgresTransaction implements SqlTransaction {
   private failed = false;
   private failure: unknown;
 
+  /** Statements wait in the socket's buffer while it is corked, and go out together. */
+  private corked = false;
+  private flushScheduled = false;
+  /** Statements sent and not answered yet. */
+  private inFlight = 0;
+  /** Statements waiting in the corked buffer. */
+  private held: { sent: boolean }[] = [];
+
   constructor(private readonly client: pg.PoolClient) {}
+
+  /**
+   * Sends a statement with the others issued in the same tick, in one write. While statements of
+   * this transaction are still being answered, new ones wait for the last answer (a connection
+   * shared by several bodies then sends one write per round of answers, not one per statement).
+   */
+  private send<T>(statement: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const stream = socketOf(this.client);
+    if (!stream) return statement(this.client);
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+    }
+    if (this.inFlight === 0) this.scheduleFlush();
+    const entry = { sent: false };
+    this.held.push(entry);
+    const sent = statement(this.client);
+    // node-postgres may refuse a statement before sending it (bad parameters); it then never counts as in flight.
+    const answered = () => {
+      if (entry.sent) this.inFlight -= 1;
+      else this.held.splice(this.held.indexOf(entry), 1);
+      if (this.inFlight === 0 && this.corked) this.scheduleFlush();
+    };
+    sent.then(answered, answered);
+    return sent;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // After this tick's promise jobs: whatever they send joins the same write.
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      if (!this.corked) return;
+      this.corked = false;
+      for (const entry of this.held) entry.sent = true;
+      this.inFlight += this.held.length;
+      this.held = [];
+      socketOf(this.client)?.uncork();
+    });
+  }
 
   write(text: string, params?: readonly unknown[], mapError?: (error: unknown) => unknown): void {
     this.writes.push(
-      run(this.client, text, params).then(
+      this.send((client) => run(client, text, params)).then(
         () => {},
         (error: unknown) => {
           if (this.failed) return;
@@ -125,11 +178,11 @@ class PostgresTransaction implements SqlTransaction {
   }
 
   query<Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    return this.answer(run<Row>(this.client, text, params));
+    return this.answer(this.send((client) => run<Row>(client, text, params)));
   }
 
   exec(text: string): Promise<void> {
-    return this.answer(this.client.query(text).then(() => {}));
+    return this.answer(this.send((client) => client.query(text)).then(() => {}));
   }
 
   /** A statement's answer; when it failed because an earlier write did, that write's error. */
@@ -144,7 +197,7 @@ class PostgresTransaction implements SqlTransaction {
 
   /** COMMIT goes out behind the writes still in flight; after a failed one PostgreSQL answers ROLLBACK. */
   async commit(): Promise<void> {
-    const commit = this.client.query("COMMIT");
+    const commit = this.send((client) => client.query("COMMIT"));
     let outcome: pg.QueryResult;
     try {
       outcome = await commit;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { SqlQueryable } from "../db/sql.ts";
+import { coalesce } from "../db/shared-transactions.ts";
 import {
   AppendRaceError,
   ConcurrencyError,
@@ -179,6 +180,19 @@ export async function executeAppends(db: SqlQueryable, appends: readonly Encoded
   });
 }
 
+/**
+ * executeAppends with the stream rows locked in stream-id order, as the event store's group commit
+ * does, so that two transactions appending to the same streams cannot deadlock each other.
+ */
+async function executeAppendsInStreamOrder(db: SqlQueryable, appends: readonly EncodedAppend[]): Promise<AppendOutcome[]> {
+  if (appends.length === 1) return executeAppends(db, appends);
+  const order = appends.map((_, index) => index).sort((a, b) => (appends[a]!.streamId < appends[b]!.streamId ? -1 : appends[a]!.streamId > appends[b]!.streamId ? 1 : a - b));
+  const outcomes = await executeAppends(db, order.map((index) => appends[index]!));
+  const byInput: AppendOutcome[] = new Array(appends.length);
+  order.forEach((index, position) => (byInput[index] = outcomes[position]!));
+  return byInput;
+}
+
 export function isUniqueViolation(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "23505";
 }
@@ -202,7 +216,7 @@ export async function appendToStream(
   const encoded = encodeAppend(streamId, events, options.expectedVersion ?? "any", options);
   let outcome: AppendOutcome;
   try {
-    [outcome] = (await executeAppends(tx, [encoded])) as [AppendOutcome];
+    outcome = await coalesce(tx, "eventstore.append", encoded, (appends: EncodedAppend[]) => executeAppendsInStreamOrder(tx, appends));
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppendRaceError(streamId);
     throw error;

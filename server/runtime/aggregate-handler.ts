@@ -122,7 +122,7 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
 
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await rt.sql.transaction(async (tx) => {
+      return await rt.shared.handlings.transaction(async (tx) => {
         const now = rt.clock.now();
         const log = new CommitLog(now);
         if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };

@@ -3,6 +3,7 @@
  * the clock, caches, test hooks, and what to do once a transaction committed.
  */
 import type { Sql, SqlQueryable, SqlTransaction } from "../db/sql.ts";
+import type { SharedTransactions } from "../db/shared-transactions.ts";
 import type { EventStore } from "../eventstore/index.ts";
 import type { ContextSettingsCache } from "./contexts.ts";
 import type { InspectionEvent } from "./inspection.ts";
@@ -37,6 +38,12 @@ export interface Committed {
 
 export interface RuntimeContext {
   readonly sql: Sql;
+  /**
+   * Transactions that may share one database transaction with others running at the same time:
+   * the worker's handlings, and apart from them (so a start never waits behind the worker's
+   * backlog) what arrives from outside.
+   */
+  readonly shared: { handlings: SharedTransactions; inbound: SharedTransactions };
   readonly store: EventStore;
   readonly clock: Clock;
   readonly versions: VersionCache;

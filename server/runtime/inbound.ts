@@ -4,7 +4,7 @@
  * validated against their schema before anything is stored; an invalid one is refused with every
  * violation listed. Each batch is stored, with the deliveries it causes, in one transaction.
  */
-import type { SqlQueryable } from "../db/sql.ts";
+import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { CommandDefinition, EventDefinition } from "../definition/v1.ts";
 import { randomUUID } from "node:crypto";
 import { payloadViolations } from "./core/payload-schema.ts";
@@ -87,7 +87,7 @@ async function toExistingInstances(tx: SqlQueryable, rt: RuntimeContext, version
       result.push(delivery);
       continue;
     }
-    const other = await rt.versions.get(existing.version_id);
+    const other = await rt.versions.get(existing.version_id, tx);
     const otherEvent = other.index.eventsByName.get(event.definition.name);
     if (!otherEvent) {
       result.push(delivery);
@@ -114,55 +114,66 @@ export interface AcceptOptions {
 
 export async function acceptInbound(rt: RuntimeContext, messages: readonly InboundMessage[], options: AcceptOptions = {}): Promise<InboundResult[]> {
   validateInbound(messages);
+  const { log, accepted } = await retryingAppendRaces(() => rt.shared.inbound.transaction((tx) => storeInbound(tx, rt, messages, options)));
+  afterInbound(rt, log, options);
+  return accepted;
+}
+
+/** Runs `store` again when the same message ids were appended concurrently elsewhere: the retry finds them stored. */
+export async function retryingAppendRaces<T>(store: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await storeInbound(rt, messages, options);
+      return await store();
     } catch (error) {
-      // The same message ids appended concurrently elsewhere: the retry finds them stored.
       if (error instanceof AppendRaceError && attempt < 3) continue;
       throw error;
     }
   }
 }
 
-async function storeInbound(rt: RuntimeContext, messages: readonly InboundMessage[], options: AcceptOptions): Promise<InboundResult[]> {
+/** Once the transaction of storeInbound committed: announce it, and hand what it claimed to the local worker. */
+export function afterInbound(rt: RuntimeContext, log: CommitLog, options: AcceptOptions): void {
+  rt.afterCommit(log);
+  if (log.next) options.handoff?.adopt(log.next);
+}
+
+/**
+ * Stores the messages (already validated) and the deliveries they cause in the caller's
+ * transaction; the caller passes the log to afterInbound once it committed.
+ */
+export async function storeInbound(tx: SqlTransaction, rt: RuntimeContext, messages: readonly InboundMessage[], options: AcceptOptions): Promise<{ log: CommitLog; accepted: InboundResult[] }> {
   const now = rt.clock.now();
   const log = new CommitLog(now);
   if (options.handoff) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoff.leaseMs) };
-  const results = await rt.sql.transaction(async (tx) => {
-    const accepted: InboundResult[] = [];
-    for (const message of messages) {
-      const messageId = message.messageId ?? randomUUID();
-      const correlationId = message.correlationId ?? messageId;
-      const causationId = message.causationId ?? messageId;
-      switch (message.kind) {
-        case "event": {
-          const streamId = inboundStreamId(message.version.boardId, messageId);
-          const before = log.inspection.length;
-          const appended = await recordInboundEvent(tx, rt, log, message, { messageId, correlationId, causationId, streamId, now, followInstances: options.followInstances ?? false });
-          const instanceIds = log.inspection.slice(before).flatMap((entry) => (entry.kind === "message.queued" && entry.messageKind === "event" && entry.instanceId ? [entry.instanceId] : []));
-          accepted.push({ kind: "event", name: message.definition.name, messageId, correlationId, duplicate: appended.duplicate, streamId, instanceIds });
-          break;
-        }
-        case "command": {
-          const fresh = await claimInbox(tx, `inbound:${message.version.boardId}`, messageId, now);
-          const queued = await commandMessage(message.version, { definition: message.definition, payload: message.payload, messageId, correlationId, causationId, occurredAt: now.toISOString() });
-          if (fresh) await enqueueLogged(tx, log, [queued], now);
-          accepted.push({ kind: "command", name: message.definition.name, messageId, correlationId, duplicate: !fresh, streamId: queued.streamKey, instanceIds: [] });
-          break;
-        }
-        default: {
-          const unknownMessage: never = message;
-          throw new Error(`unknown inbound message ${JSON.stringify(unknownMessage)}`);
-        }
+  const accepted: InboundResult[] = [];
+  for (const message of messages) {
+    const messageId = message.messageId ?? randomUUID();
+    const correlationId = message.correlationId ?? messageId;
+    const causationId = message.causationId ?? messageId;
+    switch (message.kind) {
+      case "event": {
+        const streamId = inboundStreamId(message.version.boardId, messageId);
+        const before = log.inspection.length;
+        const appended = await recordInboundEvent(tx, rt, log, message, { messageId, correlationId, causationId, streamId, now, followInstances: options.followInstances ?? false });
+        const instanceIds = log.inspection.slice(before).flatMap((entry) => (entry.kind === "message.queued" && entry.messageKind === "event" && entry.instanceId ? [entry.instanceId] : []));
+        accepted.push({ kind: "event", name: message.definition.name, messageId, correlationId, duplicate: appended.duplicate, streamId, instanceIds });
+        break;
+      }
+      case "command": {
+        const fresh = await claimInbox(tx, `inbound:${message.version.boardId}`, messageId, now);
+        const queued = await commandMessage(message.version, { definition: message.definition, payload: message.payload, messageId, correlationId, causationId, occurredAt: now.toISOString() });
+        if (fresh) await enqueueLogged(tx, log, [queued], now);
+        accepted.push({ kind: "command", name: message.definition.name, messageId, correlationId, duplicate: !fresh, streamId: queued.streamKey, instanceIds: [] });
+        break;
+      }
+      default: {
+        const unknownMessage: never = message;
+        throw new Error(`unknown inbound message ${JSON.stringify(unknownMessage)}`);
       }
     }
-    if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
-    return accepted;
-  });
-  rt.afterCommit(log);
-  if (log.next) options.handoff?.adopt(log.next);
-  return results;
+  }
+  if (log.queuedForAnyWorker) notifyWorkers(tx, rt.sql);
+  return { log, accepted };
 }
 
 async function recordInboundEvent(

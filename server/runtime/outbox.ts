@@ -10,6 +10,7 @@
  * (dead letter) stays the head of its stream and so holds back everything after it.
  */
 import { randomUUID } from "node:crypto";
+import { coalesce } from "../db/shared-transactions.ts";
 import type { SqlQueryable } from "../db/sql.ts";
 import type { ElementRef } from "../definition/v1.ts";
 import type { CommandOutcomeKind, CommandPurpose } from "./core/process.ts";
@@ -153,7 +154,8 @@ export interface Handoff {
 /**
  * Writes messages in the caller's transaction, in order (ids grow in that order); returns their
  * ids. With `handoff`, the first message is written already claimed when it is the head of its
- * stream (nothing else of that stream waits), and comes back as `handedOff`.
+ * stream (nothing else of that stream waits), and comes back as `handedOff`. Inside a shared
+ * transaction, the enqueues of one tick become one statement.
  */
 export async function enqueue(
   tx: SqlQueryable,
@@ -162,42 +164,72 @@ export async function enqueue(
   handoff?: Handoff,
 ): Promise<{ ids: number[]; handedOff: OutboxMessage | null }> {
   if (messages.length === 0) return { ids: [], handedOff: null };
-  const records = messages.map((message) => ({
-    message_id: message.messageId,
-    stream_key: message.streamKey,
-    kind: message.kind,
-    board_id: message.boardId,
-    version_id: message.versionId,
-    target_id: message.targetId,
-    context_id: message.contextId,
-    instance_id: message.instanceId,
-    type: message.type,
-    payload: message.payload,
-    metadata: message.metadata,
-    retry: message.retry,
-  }));
+  return coalesce(tx, "outbox.enqueue", { messages, now, handoff }, (enqueues: Enqueue[]) => insertEnqueues(tx, enqueues));
+}
+
+interface Enqueue {
+  messages: readonly NewOutboxMessage[];
+  now: Date;
+  handoff: Handoff | undefined;
+}
+
+async function insertEnqueues(tx: SqlQueryable, enqueues: readonly Enqueue[]): Promise<{ ids: number[]; handedOff: OutboxMessage | null }[]> {
+  const records: Record<string, unknown>[] = [];
+  // A message behind another of its stream in this same statement is not that stream's head.
+  const streamsAhead = new Set<string>();
+  for (const { messages, now, handoff } of enqueues) {
+    messages.forEach((message, index) => {
+      const claim = index === 0 && handoff && !streamsAhead.has(message.streamKey) ? handoff : null;
+      streamsAhead.add(message.streamKey);
+      records.push({
+        message_id: message.messageId,
+        stream_key: message.streamKey,
+        kind: message.kind,
+        board_id: message.boardId,
+        version_id: message.versionId,
+        target_id: message.targetId,
+        context_id: message.contextId,
+        instance_id: message.instanceId,
+        type: message.type,
+        payload: message.payload,
+        metadata: message.metadata,
+        retry: message.retry,
+        now,
+        claim_token: claim?.token ?? null,
+        claimed_until: claim?.leaseUntil ?? null,
+      });
+    });
+  }
+  // The head check is a scalar subquery, evaluated once per row (OFFSET 0): as NOT EXISTS, the
+  // planner may hash the whole outbox instead of probing its index.
   const { rows } = await tx.query<{ id: number; claim_token: string | null }>(
     `INSERT INTO runtime_outbox (message_id, stream_key, kind, board_id, version_id, target_id, context_id, instance_id, type, payload, metadata, retry, available_at, created_at,
        claimed_until, claim_token)
-     SELECT e.value->>'message_id', e.value->>'stream_key', e.value->>'kind', e.value->>'board_id', e.value->>'version_id', e.value->>'target_id',
-       e.value->>'context_id', e.value->>'instance_id', e.value->>'type', e.value->'payload', e.value->'metadata', e.value->'retry', $2, $2,
-       h.claimed_until, h.claim_token
-     FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS e(value, ord)
-     LEFT JOIN LATERAL (
-       SELECT $3::timestamptz AS claimed_until, $4::text AS claim_token
-       WHERE e.ord = 1 AND $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runtime_outbox p WHERE p.stream_key = e.value->>'stream_key')
-     ) h ON true
-     ORDER BY e.ord
+     SELECT r.message_id, r.stream_key, r.kind, r.board_id, r.version_id, r.target_id, r.context_id, r.instance_id, r.type, r.payload, r.metadata, r.retry, r.now, r.now,
+       CASE WHEN h.head THEN r.claimed_until END, CASE WHEN h.head THEN r.claim_token END
+     FROM ROWS FROM (jsonb_to_recordset($1::text::jsonb) AS (message_id text, stream_key text, kind text, board_id text, version_id text, target_id text, context_id text,
+         instance_id text, type text, payload jsonb, metadata jsonb, retry jsonb, now timestamptz, claim_token text, claimed_until timestamptz)) WITH ORDINALITY
+       AS r(message_id, stream_key, kind, board_id, version_id, target_id, context_id, instance_id, type, payload, metadata, retry, now, claim_token, claimed_until, ord)
+     CROSS JOIN LATERAL (
+       SELECT r.claim_token IS NOT NULL AND (SELECT 1 FROM runtime_outbox p WHERE p.stream_key = r.stream_key LIMIT 1) IS NULL AS head OFFSET 0
+     ) h
+     ORDER BY r.ord
      RETURNING id, claim_token`,
-    [JSON.stringify(records), now, handoff?.leaseUntil ?? null, handoff?.token ?? null],
+    [JSON.stringify(records)],
   );
-  const sorted = [...rows].sort((a, b) => a.id - b.id);
-  const first = sorted[0]!;
-  const handedOff: OutboxMessage | null =
-    handoff && first.claim_token === handoff.token
-      ? { ...messages[0]!, id: first.id, status: "pending", attempts: 0, availableAt: now, claimToken: handoff.token, lastError: null, createdAt: now, parkedAt: null }
-      : null;
-  return { ids: sorted.map((row) => row.id), handedOff };
+  const ids = rows.map((row) => row.id).sort((a, b) => a - b);
+  const tokens = new Map(rows.map((row) => [row.id, row.claim_token]));
+  let offset = 0;
+  return enqueues.map(({ messages, now, handoff }) => {
+    const own = ids.slice(offset, offset + messages.length);
+    offset += messages.length;
+    const first = own[0]!;
+    const handedOff: OutboxMessage | null =
+      handoff && tokens.get(first) === handoff.token
+        ? { ...messages[0]!, id: first, status: "pending", attempts: 0, availableAt: now, claimToken: handoff.token, lastError: null, createdAt: now, parkedAt: null }
+        : null;
+    return { ids: own, handedOff };
+  });
 }
 
 export interface ClaimOptions {

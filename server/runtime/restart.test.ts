@@ -10,7 +10,7 @@ import { openStorage, type Storage } from "../db/storage.ts";
 import { testStorageKinds } from "../db/testing.ts";
 import { readStream } from "../eventstore/index.ts";
 import { Runtime } from "./runtime.ts";
-import { orderSagaDefinition, reminderDefinition } from "./testing/boards.ts";
+import { orderSagaDefinition, reminderDefinition, templateDefinition } from "./testing/boards.ts";
 import { startCarrier, type Carrier } from "./testing/carrier.ts";
 import { eventually, ManualClock, publishAndDeploy } from "./testing/harness.ts";
 import { createPostgresSchema } from "./testing/postgres-schema.ts";
@@ -94,6 +94,30 @@ describe.each(testStorageKinds)("timers across a restart on %s", (kind) => {
       await eventually(async () => ((await statusOf(runtime, started.instanceId)) === "completed" ? true : undefined), "the welcome after the restart");
       const mailbox = await readStream(runtime.sql, "restart-reminder:Mailbox:m-1");
       expect(mailbox.events.map((event) => event.type)).toEqual(["WelcomeSent"]);
+    });
+  });
+
+  it("starts instances after a restart, before the new runtime has read the deployed version", { timeout: 60_000 }, async () => {
+    const open = await reopenable(kind);
+    const clock = new ManualClock();
+    await session(open, clock, (runtime) => publishAndDeploy(runtime, "restart-quotes", templateDefinition("insurance-quote")));
+    await session(open, clock, async (runtime) => {
+      // Several at once: they share one transaction, which reads the version itself (on PGlite a read beside it would wait for it forever).
+      const started = await Promise.all(
+        ["Q-1", "Q-2", "Q-3"].map((applicationId) =>
+          runtime.start({
+            boardId: "restart-quotes",
+            payload: {
+              applicationId,
+              applicant: { firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1815-12-10", postcode: "W1" },
+              coverage: { product: "home", sumInsured: 80_000, deductible: 500, startDate: "2027-01-01T00:00:00.000Z" },
+              submittedAt: "2026-11-23T10:00:00.000Z",
+            },
+          }),
+        ),
+      );
+      for (const { instanceId } of started) await eventually(async () => ((await statusOf(runtime, instanceId)) === "completed" ? true : undefined), `${instanceId} to complete`);
+      expect(runtime.shared.inbound.stats).toMatchObject({ bodies: 3, fallbacks: 0 });
     });
   });
 });

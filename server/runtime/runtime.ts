@@ -4,7 +4,8 @@
  * CloudEvents, and run workers. One Runtime per storage, kept on globalThis (getRuntime) so the
  * server entry, Next's route handlers and the tRPC router share caches and wake-ups.
  */
-import type { Sql } from "../db/sql.ts";
+import { SharedTransactions } from "../db/shared-transactions.ts";
+import type { Sql, SqlQueryable } from "../db/sql.ts";
 import type { Storage } from "../db/storage.ts";
 import { createEventStore, type EventStore } from "../eventstore/index.ts";
 import type { CommandDefinition, EventDefinition, ProcessManagerDefinition } from "../definition/v1.ts";
@@ -16,7 +17,7 @@ import { notifyWorkers, notifyWorkersNow, systemClock, type Clock, type Committe
 import { ContextSettingsCache, defaultSettings, readContextSettings, writeContextSettings, type ContextSettings, type ContextSettingsPatch } from "./contexts.ts";
 import { InvalidRequestError, NotDeployedError, PayloadValidationError, RuntimeConflictError, RuntimeNotFoundError } from "./errors.ts";
 import { cloudEventsFromRequest, incomingCloudEventSchema, type IncomingCloudEvent } from "./external/cloudevents.ts";
-import { acceptInbound, type AcceptOptions, type InboundMessage, type InboundResult } from "./inbound.ts";
+import { acceptInbound, afterInbound, retryingAppendRaces, storeInbound, type AcceptOptions, type InboundMessage, type InboundResult } from "./inbound.ts";
 import { emitInspection } from "./inspection.ts";
 import { getInstance, listInstances, type InstanceDetail, type InstanceFilter, type InstancePage } from "./instances.ts";
 import { instanceIdOf } from "./names.ts";
@@ -98,6 +99,7 @@ export interface IngestResult {
 
 export class Runtime implements RuntimeContext, WakeSource {
   readonly sql: Sql;
+  readonly shared: { handlings: SharedTransactions; inbound: SharedTransactions };
   readonly store: EventStore;
   readonly clock: Clock;
   readonly versions: VersionCache;
@@ -111,6 +113,7 @@ export class Runtime implements RuntimeContext, WakeSource {
   constructor(storage: Pick<Storage, "sql"> & Partial<Pick<Storage, "prisma">>, options: RuntimeOptions = {}) {
     this.storage = storage;
     this.sql = storage.sql;
+    this.shared = { handlings: new SharedTransactions(this.sql), inbound: new SharedTransactions(this.sql) };
     this.clock = options.clock ?? systemClock;
     this.hooks = options.hooks ?? {};
     this.ownsStore = !options.store;
@@ -175,8 +178,8 @@ export class Runtime implements RuntimeContext, WakeSource {
     return undeployed;
   }
 
-  async deployedVersion(boardId: string): Promise<LoadedVersion> {
-    const version = await this.versions.deployed(this.sql, boardId);
+  async deployedVersion(boardId: string, db: SqlQueryable = this.sql): Promise<LoadedVersion> {
+    const version = await this.versions.deployed(db, boardId);
     if (!version) throw new NotDeployedError(boardId);
     return version;
   }
@@ -188,7 +191,40 @@ export class Runtime implements RuntimeContext, WakeSource {
    * payload is checked against the event's schema first; an invalid one stores nothing.
    */
   async start(input: StartInput): Promise<StartResult> {
-    const version = await this.deployedVersion(input.boardId);
+    const handoff = this.localHandoff();
+    // One transaction from the version lookup on, shared with the other starts of the moment.
+    const started = await retryingAppendRaces(() =>
+      this.shared.inbound.transaction(async (tx) => {
+        const version = await this.deployedVersion(input.boardId, tx);
+        const { process, definition, payload, messageId, correlationKey } = await this.startEvent(version, input);
+        const instanceId = instanceIdOf(version.id, process.id, correlationKey);
+        const existing = tx.query<{ correlation_id: string }>(`SELECT correlation_id FROM runtime_instances WHERE id = $1`, [instanceId]);
+        existing.catch(() => {});
+        const stored = await storeInbound(tx, this, [{ kind: "event", version, definition, payload, messageId }], handoff);
+        return { version, process, messageId, correlationKey, instanceId, stored, existing: (await existing).rows[0] };
+      }),
+    );
+    const { version, process, messageId, correlationKey, instanceId, stored, existing } = started;
+    afterInbound(this, stored.log, handoff);
+    const result = stored.accepted[0]!;
+    if (existing && !result.duplicate) {
+      // Stored and delivered (the instance notes it), but it started nothing.
+      throw new RuntimeConflictError(`${process.name} already has an instance for ${JSON.stringify(correlationKey)}: ${instanceId}`);
+    }
+    return {
+      instanceId,
+      versionId: version.id,
+      version: version.version,
+      processId: process.id,
+      correlationKey,
+      correlationId: existing?.correlation_id ?? result.correlationId,
+      messageId,
+      duplicate: result.duplicate,
+    };
+  }
+
+  /** The start event `input` names, its payload checked against its schema, and the instance's correlation key. */
+  private async startEvent(version: LoadedVersion, input: StartInput) {
     const process = pickProcess(version, input.processId);
     const entries = input.event ? process.start.filter((entry) => entry.event.name === input.event || entry.event.id === input.event) : process.start;
     if (entries.length !== 1) {
@@ -204,30 +240,13 @@ export class Runtime implements RuntimeContext, WakeSource {
     if (violations.length > 0) throw new PayloadValidationError(definition.name, violations);
     const payload = input.payload as Payload;
     const messageId = input.messageId ?? derivedId("start", version.id, process.id, String(this.clock.now().getTime()), Math.random().toString(36));
-    let correlationKey: string;
     try {
-      correlationKey = await evaluateKey(entry.correlationKey, { event: payload, meta: { messageId, messageName: definition.name, correlationId: messageId, causationId: messageId, occurredAt: this.clock.now().toISOString(), version: 1 } }, `${process.name} correlation key`);
+      const correlationKey = await evaluateKey(entry.correlationKey, { event: payload, meta: { messageId, messageName: definition.name, correlationId: messageId, causationId: messageId, occurredAt: this.clock.now().toISOString(), version: 1 } }, `${process.name} correlation key`);
+      return { process, definition, payload, messageId, correlationKey };
     } catch (error) {
       if (error instanceof ExpressionFailure) throw new InvalidRequestError(`The start event gives no correlation key: ${error.message}`);
       throw error;
     }
-    const instanceId = instanceIdOf(version.id, process.id, correlationKey);
-    const existing = await this.sql.query<{ correlation_id: string }>(`SELECT correlation_id FROM runtime_instances WHERE id = $1`, [instanceId]);
-    const [result] = await acceptInbound(this, [{ kind: "event", version, definition, payload, messageId }], { ...this.localHandoff() });
-    if (existing.rows[0] && !result!.duplicate) {
-      // Stored and delivered (the instance notes it), but it started nothing.
-      throw new RuntimeConflictError(`${process.name} already has an instance for ${JSON.stringify(correlationKey)}: ${instanceId}`);
-    }
-    return {
-      instanceId,
-      versionId: version.id,
-      version: version.version,
-      processId: process.id,
-      correlationKey,
-      correlationId: existing.rows[0]?.correlation_id ?? result!.correlationId,
-      messageId,
-      duplicate: result!.duplicate,
-    };
   }
 
   /** Stores an event of the deployed version as if it had happened, and delivers it. */
@@ -376,7 +395,7 @@ export class Runtime implements RuntimeContext, WakeSource {
       const { rowCount } = await tx.query(`DELETE FROM runtime_outbox WHERE id = $1 AND status = 'parked'`, [id]);
       if (rowCount === 0) throw new RuntimeNotFoundError("Dead letter", String(id));
       if (parked.kind === "command") {
-        const version = await this.versions.get(parked.versionId);
+        const version = await this.versions.get(parked.versionId, tx);
         const failure = commandOutcomeMessage(version, parked, "discarded", parked.lastError, now, derivedId(parked.messageId, "discarded"));
         if (failure) {
           await enqueueLogged(tx, log, [failure], now);

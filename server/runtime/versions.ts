@@ -182,18 +182,19 @@ export class VersionCache {
 
   constructor(private readonly sql: SqlQueryable) {}
 
-  get(id: string): Promise<LoadedVersion> {
+  /** Inside a transaction, pass it: on PGlite a read outside it would wait for it to end. */
+  get(id: string, db: SqlQueryable = this.sql): Promise<LoadedVersion> {
     let pending = this.loaded.get(id);
     if (!pending) {
-      pending = this.load(id);
+      pending = this.load(id, db);
       this.loaded.set(id, pending);
       pending.catch(() => this.loaded.delete(id));
     }
     return pending;
   }
 
-  private async load(id: string): Promise<LoadedVersion> {
-    const { rows } = await this.sql.query<{ id: string; board_id: string; version: number; hash: string; definition: ProcessDefinitionV1 }>(
+  private async load(id: string, db: SqlQueryable): Promise<LoadedVersion> {
+    const { rows } = await db.query<{ id: string; board_id: string; version: number; hash: string; definition: ProcessDefinitionV1 }>(
       `SELECT id, board_id, version, hash, definition FROM process_versions WHERE id = $1`,
       [id],
     );
@@ -205,6 +206,6 @@ export class VersionCache {
   /** The board's deployed version, read fresh (deployment changes). */
   async deployed(sql: SqlQueryable, boardId: string): Promise<LoadedVersion | null> {
     const { rows } = await sql.query<{ id: string }>(`SELECT id FROM process_versions WHERE board_id = $1 AND deployed`, [boardId]);
-    return rows[0] ? this.get(rows[0].id) : null;
+    return rows[0] ? this.get(rows[0].id, sql) : null;
   }
 }
