@@ -83,6 +83,7 @@ export class SharedTransactions {
       results = await this.sql.transaction(async (tx) => {
         const shared = new SharedTransaction(tx);
         const settled = await Promise.allSettled(group.map((waiting) => waiting.body(shared)));
+        shared.flush();
         return settled.map((outcome) => {
           if (outcome.status === "rejected") throw new GroupFailedError();
           return outcome.value;
@@ -101,11 +102,9 @@ export class SharedTransactions {
   }
 }
 
-interface Coalesced {
-  inputs: unknown[];
-  callers: { resolve(value: unknown): void; reject(error: unknown): void }[];
-  run(inputs: unknown[]): Promise<unknown[]>;
-}
+type Coalesced =
+  | { kind: "query"; inputs: unknown[]; callers: { resolve(value: unknown): void; reject(error: unknown): void }[]; run(inputs: unknown[]): Promise<unknown[]> }
+  | { kind: "write"; inputs: unknown[]; write(tx: SqlTransaction, inputs: unknown[]): void };
 
 /** The transaction a group's bodies share; statements of one kind issued in the same tick are merged. */
 class SharedTransaction implements SqlTransaction {
@@ -130,23 +129,44 @@ class SharedTransaction implements SqlTransaction {
     return new Promise<Out>((resolve, reject) => {
       let entry = this.pending.get(kind);
       if (!entry) {
-        entry = { inputs: [], callers: [], run: run as (inputs: unknown[]) => Promise<unknown[]> };
+        entry = { kind: "query", inputs: [], callers: [], run: run as (inputs: unknown[]) => Promise<unknown[]> };
         this.pending.set(kind, entry);
       }
+      if (entry.kind !== "query") throw new Error(`${kind} is coalesced as a write elsewhere`);
       entry.inputs.push(input);
       entry.callers.push({ resolve: resolve as (value: unknown) => void, reject });
-      if (this.flushScheduled) return;
-      this.flushScheduled = true;
-      // After the promise jobs of this tick: the other bodies resumed by the same answers add theirs first.
-      process.nextTick(() => this.flush());
+      this.scheduleFlush();
     });
   }
 
-  private flush(): void {
+  writeCoalesced<In>(kind: string, input: In, write: (tx: SqlTransaction, inputs: In[]) => void): void {
+    let entry = this.pending.get(kind);
+    if (!entry) {
+      entry = { kind: "write", inputs: [], write: write as (tx: SqlTransaction, inputs: unknown[]) => void };
+      this.pending.set(kind, entry);
+    }
+    if (entry.kind !== "write") throw new Error(`${kind} is coalesced as a query elsewhere`);
+    entry.inputs.push(input);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // After the promise jobs of this tick: the other bodies resumed by the same answers add theirs first.
+    process.nextTick(() => this.flush());
+  }
+
+  /** Sends what waits to be merged, in the order its kinds first came; the group calls it before its COMMIT. */
+  flush(): void {
     this.flushScheduled = false;
     const entries = [...this.pending.values()];
     this.pending.clear();
     for (const entry of entries) {
+      if (entry.kind === "write") {
+        entry.write(this.tx, entry.inputs);
+        continue;
+      }
       entry.run(entry.inputs).then(
         (outputs) => entry.callers.forEach((caller, index) => caller.resolve(outputs[index])),
         (error: unknown) => entry.callers.forEach((caller) => caller.reject(error)),
@@ -163,4 +183,15 @@ class SharedTransaction implements SqlTransaction {
 export function coalesce<In, Out>(db: SqlQueryable, kind: string, input: In, run: (inputs: In[]) => Promise<Out[]>): Promise<Out> {
   if (db instanceof SharedTransaction) return db.coalesce(kind, input, run);
   return run([input]).then((outputs) => outputs[0]!);
+}
+
+/**
+ * Sends `write` for `input` now, or, inside a shared transaction, as one write with the other
+ * inputs of the same kind sent in this tick (still before the transaction commits). A merged
+ * write may go out after a statement the same body sends later in the same tick, so use it only
+ * for rows nothing in the transaction reads back.
+ */
+export function writeCoalesced<In>(tx: SqlTransaction, kind: string, input: In, write: (tx: SqlTransaction, inputs: In[]) => void): void {
+  if (tx instanceof SharedTransaction) tx.writeCoalesced(kind, input, write);
+  else write(tx, [input]);
 }

@@ -3,7 +3,7 @@
  * the clock, caches, test hooks, and what to do once a transaction committed.
  */
 import type { Sql, SqlQueryable, SqlTransaction } from "../db/sql.ts";
-import type { SharedTransactions } from "../db/shared-transactions.ts";
+import { writeCoalesced, type SharedTransactions } from "../db/shared-transactions.ts";
 import type { EventStore } from "../eventstore/index.ts";
 import type { ContextSettingsCache } from "./contexts.ts";
 import type { InspectionEvent } from "./inspection.ts";
@@ -59,7 +59,8 @@ const NOTIFY_SQL = `SELECT pg_notify($1, '')`;
 
 /** Inside a transaction that wrote outbox rows: other processes' workers hear of them at commit. */
 export function notifyWorkers(tx: SqlTransaction, sql: Sql): void {
-  if (sql.kind === "postgresql") tx.write(NOTIFY_SQL, [RUNTIME_NOTIFY_CHANNEL]);
+  // PostgreSQL delivers a notification once per transaction however often it is sent; so is it sent.
+  if (sql.kind === "postgresql") writeCoalesced(tx, "notify", null, (db) => db.write(NOTIFY_SQL, [RUNTIME_NOTIFY_CHANNEL]));
 }
 
 /** Outside a transaction: other processes' workers hear at once (their fault settings changed, say). */

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
  * instance's row, in one transaction. The stream is the instance's inbox and outbox: replaying
  * it after a crash gives the same state.
  */
+import { coalesce, writeCoalesced } from "../db/shared-transactions.ts";
 import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import { AppendRaceError, appendToStream, ConcurrencyError, NotFoundError, readStream, type NewEvent } from "../eventstore/index.ts";
 import { derivedId } from "./core/ids.ts";
@@ -54,7 +55,8 @@ async function foldInstance(db: SqlQueryable, instanceId: string, state: Process
 
 /**
  * The first statement of a delivery: takes the outbox row (when the delivery holds a claim),
- * notes the message in the instance's inbox, and reads the instance's records, in one round trip.
+ * notes the message in the instance's inbox, and reads the instance's records, in one round trip
+ * (in a shared transaction, one statement for the deliveries of the group).
  * The records come from the statement's snapshot; the append that follows expects the version
  * they end at, so a record committed in between makes it conflict and the delivery retry.
  */
@@ -65,29 +67,76 @@ async function claimAndLoadInstance(
   messageId: string,
   now: Date,
 ): Promise<{ claimed: boolean; fresh: boolean; state: ProcessState; version: number }> {
-  const { rows } = await tx.query<{ taken: number; fresh: number; stream_version: number | null; type: string | null; data: unknown }>(
-    `WITH taken AS (DELETE FROM runtime_outbox WHERE id = $2 AND claim_token = $3 RETURNING 1),
-       fresh AS (INSERT INTO runtime_inbox (consumer, message_id, handled_at) SELECT $4, $5, $6 WHERE NOT $1::boolean OR EXISTS (SELECT 1 FROM taken)
-         ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1)
-     SELECT c.taken, c.fresh, e.stream_version, e.type, e.data
-     FROM (SELECT (SELECT count(*) FROM taken)::int AS taken, (SELECT count(*) FROM fresh)::int AS fresh) c
-     LEFT JOIN LATERAL (SELECT x.stream_version, x.type, x.data FROM events x WHERE x.stream_id = $4 ORDER BY x.stream_version LIMIT $7) e ON true
-     ORDER BY e.stream_version`,
-    [claim !== null, claim?.outboxId ?? 0, claim?.token ?? "", instanceId, messageId, now, INSTANCE_READ_LIMIT],
-  );
-  const first = rows[0]!;
-  const claimed = claim === null || first.taken === 1;
-  const fresh = first.fresh === 1;
+  const loaded = await coalesce(tx, "process.claim-and-load", { claim, instanceId, messageId, now }, (deliveries: Delivery[]) => claimAndReadDeliveries(tx, deliveries));
+  const { claimed, fresh, rows } = loaded;
   let state = initialProcessState();
   let version = 0;
   if (!claimed || !fresh) return { claimed, fresh, state, version };
   for (const row of rows) {
-    if (row.stream_version === null) break;
     state = evolveProcess(state, { type: row.type, data: row.data } as ProcessRecord);
     version = row.stream_version;
   }
   if (rows.length < INSTANCE_READ_LIMIT) return { claimed, fresh, state, version };
   return { claimed, fresh, ...(await foldInstance(tx, instanceId, state, version)) };
+}
+
+interface Delivery {
+  claim: { outboxId: number; token: string } | null;
+  instanceId: string;
+  messageId: string;
+  now: Date;
+}
+
+interface ClaimedDelivery {
+  claimed: boolean;
+  fresh: boolean;
+  rows: { stream_version: number; type: string; data: unknown }[];
+}
+
+async function claimAndReadDeliveries(tx: SqlQueryable, deliveries: readonly Delivery[]): Promise<ClaimedDelivery[]> {
+  // One message delivered twice in the same statement would count as fresh twice (the inbox insert
+  // reports by row, not by delivery): such groups go one statement per delivery.
+  const keys = new Set(deliveries.map((delivery) => `${delivery.instanceId}\u0000${delivery.messageId}`));
+  if (keys.size < deliveries.length && deliveries.length > 1) {
+    const results: ClaimedDelivery[] = [];
+    for (const delivery of deliveries) results.push(...(await claimAndReadDeliveries(tx, [delivery])));
+    return results;
+  }
+  const { rows } = await tx.query<{ ord: number; taken: boolean; fresh: boolean; stream_version: number | null; type: string | null; data: unknown }>(
+    `WITH input AS (
+       SELECT * FROM ROWS FROM (unnest($1::boolean[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]))
+         WITH ORDINALITY AS i(has_claim, outbox_id, token, instance_id, message_id, now, ord)
+     ), taken AS (
+       DELETE FROM runtime_outbox o USING input i WHERE i.has_claim AND o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
+     ), fresh AS (
+       INSERT INTO runtime_inbox (consumer, message_id, handled_at)
+       SELECT i.instance_id, i.message_id, i.now FROM input i WHERE NOT i.has_claim OR i.ord IN (SELECT ord FROM taken)
+       ON CONFLICT (consumer, message_id) DO NOTHING RETURNING consumer, message_id
+     )
+     SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken,
+       EXISTS (SELECT 1 FROM fresh f WHERE f.consumer = i.instance_id AND f.message_id = i.message_id) AS fresh,
+       e.stream_version, e.type, e.data
+     FROM input i
+     LEFT JOIN LATERAL (SELECT x.stream_version, x.type, x.data FROM events x WHERE x.stream_id = i.instance_id ORDER BY x.stream_version LIMIT $7) e ON true
+     ORDER BY i.ord, e.stream_version`,
+    [
+      deliveries.map((delivery) => delivery.claim !== null),
+      deliveries.map((delivery) => delivery.claim?.outboxId ?? 0),
+      deliveries.map((delivery) => delivery.claim?.token ?? ""),
+      deliveries.map((delivery) => delivery.instanceId),
+      deliveries.map((delivery) => delivery.messageId),
+      deliveries.map((delivery) => delivery.now),
+      INSTANCE_READ_LIMIT,
+    ],
+  );
+  const results: ClaimedDelivery[] = deliveries.map(() => ({ claimed: false, fresh: false, rows: [] }));
+  for (const row of rows) {
+    const result = results[row.ord - 1]!;
+    result.claimed = deliveries[row.ord - 1]!.claim === null || row.taken;
+    result.fresh = row.fresh;
+    if (row.stream_version !== null) result.rows.push({ stream_version: row.stream_version, type: row.type!, data: row.data });
+  }
+  return results;
 }
 
 function inputOf(message: OutboxMessage): ProcessInput {
@@ -204,7 +253,22 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
   }
 }
 
-/** Sent without waiting: it shares a round trip with the outbox insert after it. */
+interface InstanceRow {
+  id: string;
+  board_id: string;
+  version_id: string;
+  process_id: string;
+  correlation_key: string;
+  correlation_id: string;
+  status: string;
+  reason: string | null;
+  started_at: string;
+  now: Date;
+  stuck_after_ms: number | null;
+  stream_version: number;
+}
+
+/** Sent without waiting (nothing in the transaction reads it back); in a shared transaction, one statement for the group. */
 function saveInstanceRow(
   tx: SqlTransaction,
   version: LoadedVersion,
@@ -218,12 +282,30 @@ function saveInstanceRow(
   now: Date,
 ): void {
   if (state.status === "idle") return;
-  tx.write(
-    `INSERT INTO runtime_instances (id, board_id, version_id, process_id, correlation_key, correlation_id, status, reason, started_at, updated_at, last_activity_at, stuck_after_ms, stream_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
-     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at,
-       last_activity_at = EXCLUDED.last_activity_at, stream_version = EXCLUDED.stream_version`,
-    [instanceId, version.boardId, version.id, processId, correlationKey, state.correlationId ?? instanceId, state.status, state.reason, state.startedAt ?? now.toISOString(), now, stuckAfterMs, streamVersion],
+  const row: InstanceRow = {
+    id: instanceId,
+    board_id: version.boardId,
+    version_id: version.id,
+    process_id: processId,
+    correlation_key: correlationKey,
+    correlation_id: state.correlationId ?? instanceId,
+    status: state.status,
+    reason: state.reason,
+    started_at: state.startedAt ?? now.toISOString(),
+    now,
+    stuck_after_ms: stuckAfterMs,
+    stream_version: streamVersion,
+  };
+  writeCoalesced(tx, "runtime_instances.upsert", row, (db, rows) =>
+    db.write(
+      `INSERT INTO runtime_instances (id, board_id, version_id, process_id, correlation_key, correlation_id, status, reason, started_at, updated_at, last_activity_at, stuck_after_ms, stream_version)
+       SELECT r.id, r.board_id, r.version_id, r.process_id, r.correlation_key, r.correlation_id, r.status, r.reason, r.started_at, r.now, r.now, r.stuck_after_ms, r.stream_version
+       FROM jsonb_to_recordset($1::text::jsonb) AS r(id text, board_id text, version_id text, process_id text, correlation_key text, correlation_id text, status text, reason text,
+         started_at timestamptz, now timestamptz, stuck_after_ms integer, stream_version bigint)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at,
+         last_activity_at = EXCLUDED.last_activity_at, stream_version = EXCLUDED.stream_version`,
+      [JSON.stringify(rows)],
+    ),
   );
 }
 

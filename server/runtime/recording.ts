@@ -2,6 +2,7 @@
  * Shared by the handlers: stored-event metadata, appending domain events and routing them in the
  * caller's transaction, the inbox check, and the list of notifications to send after commit.
  */
+import { coalesce, writeCoalesced } from "../db/shared-transactions.ts";
 import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { ElementRef, EventDefinition } from "../definition/v1.ts";
 import { appendToStream, isUniqueViolation, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
@@ -186,12 +187,19 @@ export async function takeAndCheckInbox(
   consumer: string,
   messageId: string,
 ): Promise<{ claimed: boolean; seen: boolean }> {
-  const { rows } = await tx.query<{ taken: number; seen: boolean }>(
-    `WITH taken AS (DELETE FROM runtime_outbox WHERE id = $1 AND claim_token = $2 RETURNING 1)
-     SELECT (SELECT count(*) FROM taken)::int AS taken, EXISTS (SELECT 1 FROM runtime_inbox WHERE consumer = $3 AND message_id = $4) AS seen`,
-    [claim?.outboxId ?? 0, claim?.token ?? "", consumer, messageId],
-  );
-  return { claimed: claim === null || rows[0]!.taken === 1, seen: rows[0]!.seen };
+  return coalesce(tx, "inbox.take-and-check", { claim, consumer, messageId }, async (inputs: { claim: { outboxId: number; token: string } | null; consumer: string; messageId: string }[]) => {
+    const { rows } = await tx.query<{ ord: number; taken: boolean; seen: boolean }>(
+      `WITH input AS (
+         SELECT * FROM ROWS FROM (unnest($1::bigint[], $2::text[], $3::text[], $4::text[])) WITH ORDINALITY AS i(outbox_id, token, consumer, message_id, ord)
+       ), taken AS (
+         DELETE FROM runtime_outbox o USING input i WHERE o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
+       )
+       SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken, EXISTS (SELECT 1 FROM runtime_inbox b WHERE b.consumer = i.consumer AND b.message_id = i.message_id) AS seen
+       FROM input i ORDER BY i.ord`,
+      [inputs.map((input) => input.claim?.outboxId ?? 0), inputs.map((input) => input.claim?.token ?? ""), inputs.map((input) => input.consumer), inputs.map((input) => input.messageId)],
+    );
+    return rows.map((row, index) => ({ claimed: inputs[index]!.claim === null || row.taken, seen: row.seen }));
+  });
 }
 
 /** Another delivery of the same message committed first (seen at the end of a handling): retry to find out. */
@@ -204,10 +212,13 @@ export class InboxRaceError extends Error {
  * round trip with the commit); if the message is noted already, the transaction fails with InboxRaceError.
  */
 export function recordInbox(tx: SqlTransaction, consumer: string, messageId: string, now: Date, outcome: unknown): void {
-  tx.write(
-    `INSERT INTO runtime_inbox (consumer, message_id, handled_at, outcome) VALUES ($1, $2, $3, $4::text::jsonb)`,
-    [consumer, messageId, now, JSON.stringify(outcome)],
-    (error) => (isUniqueViolation(error) ? new InboxRaceError(`${consumer} handled ${messageId} concurrently`) : error),
+  writeCoalesced(tx, "runtime_inbox.insert", { consumer, message_id: messageId, handled_at: now, outcome }, (db, rows) =>
+    db.write(
+      `INSERT INTO runtime_inbox (consumer, message_id, handled_at, outcome)
+       SELECT r.consumer, r.message_id, r.handled_at, r.outcome FROM jsonb_to_recordset($1::text::jsonb) AS r(consumer text, message_id text, handled_at timestamptz, outcome jsonb)`,
+      [JSON.stringify(rows)],
+      (error) => (isUniqueViolation(error) ? new InboxRaceError(`${rows.map((row) => `${row.consumer} handled ${row.message_id}`).join(", ")}: concurrently with another delivery`) : error),
+    ),
   );
 }
 
