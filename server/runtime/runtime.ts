@@ -4,7 +4,7 @@
  * CloudEvents, and run workers. One Runtime per storage, kept on globalThis (getRuntime) so the
  * server entry, Next's route handlers and the tRPC router share caches and wake-ups.
  */
-import { SharedTransactions } from "../db/shared-transactions.ts";
+import { coalesce, SharedTransactions } from "../db/shared-transactions.ts";
 import type { Sql, SqlQueryable } from "../db/sql.ts";
 import type { Storage } from "../db/storage.ts";
 import { createEventStore, type EventStore } from "../eventstore/index.ts";
@@ -198,16 +198,20 @@ export class Runtime implements RuntimeContext, WakeSource {
         const version = await this.deployedVersion(input.boardId, tx);
         const { process, definition, payload, messageId, correlationKey } = await this.startEvent(version, input);
         const instanceId = instanceIdOf(version.id, process.id, correlationKey);
-        const existing = tx.query<{ correlation_id: string }>(`SELECT correlation_id FROM runtime_instances WHERE id = $1`, [instanceId]);
+        const existing = coalesce(tx, "runtime_instances.correlation", instanceId, async (instanceIds: string[]) => {
+          const { rows } = await tx.query<{ id: string; correlation_id: string }>(`SELECT id, correlation_id FROM runtime_instances WHERE id = ANY($1::text[])`, [instanceIds]);
+          const found = new Map(rows.map((row) => [row.id, row.correlation_id]));
+          return instanceIds.map((id) => found.get(id));
+        });
         existing.catch(() => {});
         const stored = await storeInbound(tx, this, [{ kind: "event", version, definition, payload, messageId }], handoff);
-        return { version, process, messageId, correlationKey, instanceId, stored, existing: (await existing).rows[0] };
+        return { version, process, messageId, correlationKey, instanceId, stored, existingCorrelationId: await existing };
       }),
     );
-    const { version, process, messageId, correlationKey, instanceId, stored, existing } = started;
+    const { version, process, messageId, correlationKey, instanceId, stored, existingCorrelationId } = started;
     afterInbound(this, stored.log, handoff);
     const result = stored.accepted[0]!;
-    if (existing && !result.duplicate) {
+    if (existingCorrelationId !== undefined && !result.duplicate) {
       // Stored and delivered (the instance notes it), but it started nothing.
       throw new RuntimeConflictError(`${process.name} already has an instance for ${JSON.stringify(correlationKey)}: ${instanceId}`);
     }
@@ -217,7 +221,7 @@ export class Runtime implements RuntimeContext, WakeSource {
       version: version.version,
       processId: process.id,
       correlationKey,
-      correlationId: existing?.correlation_id ?? result.correlationId,
+      correlationId: existingCorrelationId ?? result.correlationId,
       messageId,
       duplicate: result.duplicate,
     };

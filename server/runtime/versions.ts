@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { migrateBoardDocument } from "../board/migrations.ts";
 import { compileBoard } from "../compiler/compile.ts";
 import { formatDiagnostic } from "../compiler/diagnostics.ts";
+import { coalesce } from "../db/shared-transactions.ts";
 import type { Sql, SqlQueryable } from "../db/sql.ts";
 import type { Storage } from "../db/storage.ts";
 import { parseExpression } from "../definition/expressions.ts";
@@ -203,9 +204,13 @@ export class VersionCache {
     return { id: row.id, boardId: row.board_id, version: row.version, hash: row.hash, definition: row.definition, index: indexDefinition(row.definition) };
   }
 
-  /** The board's deployed version, read fresh (deployment changes). */
+  /** The board's deployed version, read fresh (deployment changes); in a shared transaction, one statement for the group. */
   async deployed(sql: SqlQueryable, boardId: string): Promise<LoadedVersion | null> {
-    const { rows } = await sql.query<{ id: string }>(`SELECT id FROM process_versions WHERE board_id = $1 AND deployed`, [boardId]);
-    return rows[0] ? this.get(rows[0].id, sql) : null;
+    const id = await coalesce(sql, "process_versions.deployed", boardId, async (boardIds: string[]) => {
+      const { rows } = await sql.query<{ board_id: string; id: string }>(`SELECT board_id, id FROM process_versions WHERE board_id = ANY($1::text[]) AND deployed`, [boardIds]);
+      const deployed = new Map(rows.map((row) => [row.board_id, row.id]));
+      return boardIds.map((board) => deployed.get(board) ?? null);
+    });
+    return id ? this.get(id, sql) : null;
   }
 }
