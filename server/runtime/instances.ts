@@ -25,7 +25,8 @@ export interface InstanceSummary {
   stuckAfterMs: number | null;
 }
 
-interface InstanceRow {
+/** A row of runtime_instances as read back. */
+export interface InstanceRow {
   id: string;
   board_id: string;
   version_id: string;

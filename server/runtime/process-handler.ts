@@ -22,6 +22,7 @@ import {
 import { notifyWorkers, type RuntimeContext } from "./context.ts";
 import { LostClaimError, PermanentHandlerError } from "./errors.ts";
 import { MAX_CONFLICT_RETRIES, type HandleResult, type HandlerOptions } from "./aggregate-handler.ts";
+import type { InstanceRow } from "./instances.ts";
 import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
 import { CommitLog, enqueueLogged, eventMetadata } from "./recording.ts";
 import { commandMessage } from "./routing.ts";
@@ -253,20 +254,8 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
   }
 }
 
-interface InstanceRow {
-  id: string;
-  board_id: string;
-  version_id: string;
-  process_id: string;
-  correlation_key: string;
-  correlation_id: string;
-  status: string;
-  reason: string | null;
-  started_at: string;
-  now: Date;
-  stuck_after_ms: number | null;
-  stream_version: number;
-}
+/** A row of runtime_instances as a delivery writes it: `now` is its update and its last activity. */
+type InstanceRowWrite = Omit<InstanceRow, "started_at" | "updated_at" | "last_activity_at"> & { started_at: string; now: Date; stream_version: number };
 
 /** Sent without waiting (nothing in the transaction reads it back); in a shared transaction, one statement for the group. */
 function saveInstanceRow(
@@ -282,7 +271,7 @@ function saveInstanceRow(
   now: Date,
 ): void {
   if (state.status === "idle") return;
-  const row: InstanceRow = {
+  const row: InstanceRowWrite = {
     id: instanceId,
     board_id: version.boardId,
     version_id: version.id,
