@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
  * to the process instance that sent the command.
  */
 import { createHash } from "node:crypto";
+import { coalesce } from "../db/shared-transactions.ts";
 import type { SqlQueryable } from "../db/sql.ts";
 import type { AggregateDefinition, ReadModelDefinition } from "../definition/v1.ts";
 import { AppendRaceError, appendToStream, ConcurrencyError, getReadModelRow, NotFoundError, readStream, saveSnapshot, type NewEvent } from "../eventstore/index.ts";
@@ -23,7 +24,7 @@ import type { HandledOutcome } from "./inspection.ts";
 import { aggregateStreamId, rejectionStreamId } from "./names.ts";
 import type { OutboxMessage } from "./outbox.ts";
 import { readModelProjectionName } from "./read-model-projections.ts";
-import { CommitLog, enqueueLogged, eventMetadata, InboxRaceError, recordDomainEvents, recordInbox, takeAndCheckInbox } from "./recording.ts";
+import { CommitLog, enqueueLogged, eventMetadata, InboxRaceError, recordDomainEvents, recordInbox } from "./recording.ts";
 import { commandOutcomeMessage } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
 
@@ -62,37 +63,114 @@ function deciderFor(aggregate: AggregateDefinition) {
   return entry;
 }
 
-export async function loadAggregate(
+/** What a command's first statement finds: its claim, whether its inbox saw it, and the aggregate's snapshot and first page of events. */
+interface CommandStart {
+  claimed: boolean;
+  seen: boolean;
+  snapshot: { version: number; state: AggregateState } | null;
+  events: StoredAggregateEvent[];
+}
+
+interface StoredAggregateEvent {
+  streamVersion: number;
+  type: string;
+  data: unknown;
+  elementId: string | null;
+}
+
+interface CommandStartInput {
+  claim: { outboxId: number; token: string } | null;
+  consumer: string;
+  messageId: string;
+  streamId: string;
+  /** Null when the aggregate keeps no snapshots. */
+  snapshotName: string | null;
+}
+
+/**
+ * The first statement of a command: takes the outbox row (when the handling holds a claim), looks
+ * the message up in the aggregate's inbox, and reads the aggregate's snapshot and the first page of
+ * events after it, in one round trip (in a shared transaction, one statement for the group). The
+ * handler notes the message in the inbox at the end, with its outcome (recordInbox).
+ */
+function takeCheckAndLoad(tx: SqlQueryable, input: CommandStartInput): Promise<CommandStart> {
+  return coalesce(tx, "aggregate.take-check-and-load", input, async (inputs: CommandStartInput[]) => {
+    const { rows } = await tx.query<{
+      ord: number;
+      taken: boolean;
+      seen: boolean;
+      snapshot_version: number | null;
+      snapshot_state: AggregateState | null;
+      stream_version: number | null;
+      type: string | null;
+      data: unknown;
+      element_id: string | null;
+    }>(
+      `WITH input AS (
+         SELECT * FROM ROWS FROM (unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]))
+           WITH ORDINALITY AS i(outbox_id, token, consumer, message_id, stream_id, snapshot_name, ord)
+       ), taken AS (
+         DELETE FROM runtime_outbox o USING input i WHERE o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
+       )
+       SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken,
+         EXISTS (SELECT 1 FROM runtime_inbox b WHERE b.consumer = i.consumer AND b.message_id = i.message_id) AS seen,
+         s.version AS snapshot_version, s.state AS snapshot_state, e.stream_version, e.type, e.data, e.element_id
+       FROM input i
+       LEFT JOIN snapshots s ON s.stream_id = i.stream_id AND s.name = i.snapshot_name
+       LEFT JOIN LATERAL (
+         SELECT x.stream_version, x.type, x.data, x.metadata->>'elementId' AS element_id FROM events x
+         WHERE x.stream_id = i.stream_id AND x.stream_version > coalesce(s.version, 0) ORDER BY x.stream_version LIMIT $7
+       ) e ON true
+       ORDER BY i.ord, e.stream_version`,
+      [
+        inputs.map((one) => one.claim?.outboxId ?? 0),
+        inputs.map((one) => one.claim?.token ?? ""),
+        inputs.map((one) => one.consumer),
+        inputs.map((one) => one.messageId),
+        inputs.map((one) => one.streamId),
+        inputs.map((one) => one.snapshotName),
+        PAGE,
+      ],
+    );
+    const starts: CommandStart[] = inputs.map(() => ({ claimed: false, seen: false, snapshot: null, events: [] }));
+    for (const row of rows) {
+      const start = starts[row.ord - 1]!;
+      start.claimed = inputs[row.ord - 1]!.claim === null || row.taken;
+      start.seen = row.seen;
+      if (row.snapshot_version !== null) start.snapshot = { version: row.snapshot_version, state: row.snapshot_state! };
+      if (row.stream_version !== null) start.events.push({ streamVersion: row.stream_version, type: row.type!, data: row.data, elementId: row.element_id });
+    }
+    return starts;
+  });
+}
+
+/** Folds the aggregate from what takeCheckAndLoad read, reading further pages if there are more; saves a snapshot when one is due. */
+async function foldAggregate(
   tx: SqlQueryable,
   version: LoadedVersion,
   aggregate: AggregateDefinition,
   streamId: string,
+  start: CommandStart,
 ): Promise<{ state: AggregateState; version: number }> {
   const { decider, snapshotName } = deciderFor(aggregate);
-  let state = decider.initialState();
-  let current = 0;
-  let snapshotVersion = 0;
-  if (aggregate.snapshotEvery > 0) {
-    const { rows } = await tx.query<{ version: number; state: AggregateState }>(`SELECT version, state FROM snapshots WHERE stream_id = $1 AND name = $2`, [streamId, snapshotName]);
-    if (rows[0]) {
-      state = rows[0].state;
-      current = snapshotVersion = rows[0].version;
-    }
-  }
+  let state = start.snapshot?.state ?? decider.initialState();
+  const snapshotVersion = start.snapshot?.version ?? 0;
+  let current = snapshotVersion;
+  let page: StoredAggregateEvent[] = start.events;
   for (;;) {
-    let slice;
-    try {
-      slice = await readStream(tx, streamId, { fromVersion: current + 1, limit: PAGE });
-    } catch (error) {
-      if (error instanceof NotFoundError) break;
-      throw error;
-    }
-    for (const event of slice.events) {
-      const elementId = typeof event.metadata.elementId === "string" ? event.metadata.elementId : version.index.eventsByName.get(event.type)?.id ?? event.type;
+    for (const event of page) {
+      const elementId = event.elementId ?? version.index.eventsByName.get(event.type)?.id ?? event.type;
       state = await decider.evolve(state, { event: { id: elementId, name: event.type }, payload: event.data as Record<string, unknown> });
       current = event.streamVersion;
     }
-    if (slice.events.length < PAGE) break;
+    if (page.length < PAGE) break;
+    const slice = await readStream(tx, streamId, { fromVersion: current + 1, limit: PAGE });
+    page = slice.events.map((event) => ({
+      streamVersion: event.streamVersion,
+      type: event.type,
+      data: event.data,
+      elementId: typeof event.metadata.elementId === "string" ? event.metadata.elementId : null,
+    }));
   }
   if (aggregate.snapshotEvery > 0 && current - snapshotVersion >= aggregate.snapshotEvery) {
     await saveSnapshot(tx, streamId, snapshotName, current, state);
@@ -117,7 +195,7 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
   if (!aggregate || !command) throw new PermanentHandlerError(`${message.type}: its handler or definition is missing from version ${version.id}`);
   const violations = payloadViolations(command.schema, message.payload);
   if (violations.length > 0) throw new PermanentHandlerError(`${command.name} does not match its schema: ${violations.join("; ")}`);
-  const { decider } = deciderFor(aggregate);
+  const { decider, snapshotName } = deciderFor(aggregate);
   const consumer = `aggregate:${version.boardId}:${aggregate.id}`;
 
   for (let attempt = 1; ; attempt += 1) {
@@ -126,11 +204,6 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
         const now = rt.clock.now();
         const log = new CommitLog(now);
         if (claimToken !== null && options.handoffLeaseMs) log.handoff = { token: randomUUID(), leaseUntil: new Date(now.getTime() + options.handoffLeaseMs) };
-        const taken = await takeAndCheckInbox(tx, claimToken === null ? null : { outboxId: message.id, token: claimToken }, consumer, message.messageId);
-        if (!taken.claimed) throw new LostClaimError(message.id);
-        if (taken.seen) return { outcome: "duplicate", reason: null, events: [], log, next: log.next };
-        await rt.hooks.onEffect?.(tx, message);
-
         const meta: MessageMeta = {
           messageId: message.messageId,
           messageName: command.name,
@@ -141,7 +214,17 @@ export async function handleAggregateCommand(rt: RuntimeContext, message: Outbox
         };
         const key = await evaluateKey(aggregate.idExpression, { command: message.payload, meta }, `${aggregate.name} id`);
         const streamId = aggregateStreamId(version.boardId, aggregate.name, key);
-        const loaded = await loadAggregate(tx, version, aggregate, streamId);
+        const start = await takeCheckAndLoad(tx, {
+          claim: claimToken === null ? null : { outboxId: message.id, token: claimToken },
+          consumer,
+          messageId: message.messageId,
+          streamId,
+          snapshotName: aggregate.snapshotEvery > 0 ? snapshotName : null,
+        });
+        if (!start.claimed) throw new LostClaimError(message.id);
+        if (start.seen) return { outcome: "duplicate", reason: null, events: [], log, next: log.next };
+        await rt.hooks.onEffect?.(tx, message);
+        const loaded = await foldAggregate(tx, version, aggregate, streamId, start);
         const decision = await decider.decide({ command: { id: command.id, name: command.name }, payload: message.payload, meta: { ...meta, version: loaded.version } }, loaded.state, {
           version: loaded.version,
           views: { readModels: version.definition.readModels, readRow: (readModel, rowKey) => readViewRow(tx, version.boardId, readModel, rowKey) },

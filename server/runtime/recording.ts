@@ -2,7 +2,7 @@
  * Shared by the handlers: stored-event metadata, appending domain events and routing them in the
  * caller's transaction, the inbox check, and the list of notifications to send after commit.
  */
-import { coalesce, writeCoalesced } from "../db/shared-transactions.ts";
+import { writeCoalesced } from "../db/shared-transactions.ts";
 import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { ElementRef, EventDefinition } from "../definition/v1.ts";
 import { appendToStream, isUniqueViolation, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
@@ -175,31 +175,6 @@ export async function takeAndClaimInbox(
     [claim.outboxId, claim.token, consumer, messageId, now],
   );
   return { claimed: rows[0]!.taken === 1, fresh: rows[0]!.fresh === 1 };
-}
-
-/**
- * Like takeAndClaimInbox, but only looks at the inbox: the handler notes the message (with its
- * outcome) at the end, with recordInbox, saving a statement.
- */
-export async function takeAndCheckInbox(
-  tx: SqlQueryable,
-  claim: { outboxId: number; token: string } | null,
-  consumer: string,
-  messageId: string,
-): Promise<{ claimed: boolean; seen: boolean }> {
-  return coalesce(tx, "inbox.take-and-check", { claim, consumer, messageId }, async (inputs: { claim: { outboxId: number; token: string } | null; consumer: string; messageId: string }[]) => {
-    const { rows } = await tx.query<{ ord: number; taken: boolean; seen: boolean }>(
-      `WITH input AS (
-         SELECT * FROM ROWS FROM (unnest($1::bigint[], $2::text[], $3::text[], $4::text[])) WITH ORDINALITY AS i(outbox_id, token, consumer, message_id, ord)
-       ), taken AS (
-         DELETE FROM runtime_outbox o USING input i WHERE o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
-       )
-       SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken, EXISTS (SELECT 1 FROM runtime_inbox b WHERE b.consumer = i.consumer AND b.message_id = i.message_id) AS seen
-       FROM input i ORDER BY i.ord`,
-      [inputs.map((input) => input.claim?.outboxId ?? 0), inputs.map((input) => input.claim?.token ?? ""), inputs.map((input) => input.consumer), inputs.map((input) => input.messageId)],
-    );
-    return rows.map((row, index) => ({ claimed: inputs[index]!.claim === null || row.taken, seen: row.seen }));
-  });
 }
 
 /** Another delivery of the same message committed first (seen at the end of a handling): retry to find out. */
