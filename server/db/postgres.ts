@@ -92,6 +92,10 @@ export function postgresSql(pool: pg.Pool): Sql & { readonly pool: pg.Pool } {
   };
 }
 
+/**
+ * node-postgres does not expose its socket. It corks and uncorks it itself around each statement;
+ * corking it around several statements makes them one write.
+ */
 function socketOf(client: pg.PoolClient): { cork(): void; uncork(): void } | undefined {
   return (client as unknown as { connection?: { stream?: { cork(): void; uncork(): void } } }).connection?.stream;
 }

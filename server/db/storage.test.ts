@@ -189,6 +189,22 @@ describe.each(testStorageKinds)("transactions on %s", (kind) => {
     });
   });
 
+  it("refuses a parameter the driver cannot send in its own statement; the transaction goes on", async () => {
+    await withTable(async (storage) => {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const count = await storage.sql.transaction(async (tx) => {
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [1, "a"]);
+        await expect(tx.query("SELECT $1::jsonb AS value", [circular])).rejects.toThrow(/circular/i);
+        tx.write("INSERT INTO tx_probe (id, note) VALUES ($1, $2)", [2, "b"]);
+        const { rows } = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM tx_probe WHERE id > $1", [0]);
+        return rows[0]!.n;
+      });
+      expect(count).toBe(2);
+      expect(await stored(storage)).toEqual([1, 2]);
+    });
+  });
+
   it("rolls back writes in flight when the body throws", async () => {
     await withTable(async (storage) => {
       const attempt = storage.sql.transaction(async (tx) => {

@@ -261,12 +261,6 @@ export async function claim(db: SqlQueryable, options: ClaimOptions): Promise<Ou
   return rows.map(toMessage).sort((a, b) => a.id - b.id);
 }
 
-/** Inside the handling transaction: removes the row if this worker still holds it. */
-export async function takeClaimed(tx: SqlQueryable, id: number, token: string): Promise<boolean> {
-  const { rowCount } = await tx.query(`DELETE FROM runtime_outbox WHERE id = $1 AND claim_token = $2`, [id, token]);
-  return rowCount === 1;
-}
-
 /** A failed attempt: back to pending with its next due time, or parked. */
 export async function recordFailure(
   db: SqlQueryable,

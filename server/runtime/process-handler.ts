@@ -98,7 +98,7 @@ async function claimAndReadDeliveries(tx: SqlQueryable, deliveries: readonly Del
   // One message delivered twice in the same statement would count as fresh twice (the inbox insert
   // reports by row, not by delivery): such groups go one statement per delivery.
   const keys = new Set(deliveries.map((delivery) => `${delivery.instanceId}\u0000${delivery.messageId}`));
-  if (keys.size < deliveries.length && deliveries.length > 1) {
+  if (keys.size < deliveries.length) {
     const results: ClaimedDelivery[] = [];
     for (const delivery of deliveries) results.push(...(await claimAndReadDeliveries(tx, [delivery])));
     return results;

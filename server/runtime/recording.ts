@@ -205,7 +205,3 @@ export async function claimInbox(tx: SqlQueryable, consumer: string, messageId: 
   );
   return rows.length === 1;
 }
-
-export async function recordInboxOutcome(tx: SqlQueryable, consumer: string, messageId: string, outcome: unknown): Promise<void> {
-  await tx.query(`UPDATE runtime_inbox SET outcome = $3::text::jsonb WHERE consumer = $1 AND message_id = $2`, [consumer, messageId, JSON.stringify(outcome)]);
-}

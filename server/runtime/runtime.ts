@@ -203,6 +203,7 @@ export class Runtime implements RuntimeContext, WakeSource {
           const found = new Map(rows.map((row) => [row.id, row.correlation_id]));
           return instanceIds.map((id) => found.get(id));
         });
+        // Awaited below; if the body fails first, the transaction's failure is the one that counts.
         existing.catch(() => {});
         const stored = await storeInbound(tx, this, [{ kind: "event", version, definition, payload, messageId }], handoff);
         return { version, process, messageId, correlationKey, instanceId, stored, existingCorrelationId: await existing };
