@@ -13,7 +13,7 @@ import { notifyWorkers, type RuntimeContext } from "./context.ts";
 import { PayloadValidationError } from "./errors.ts";
 import { inboundStreamId, instanceIdOf } from "./names.ts";
 import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
-import { AppendRaceError, appendToStream } from "../eventstore/index.ts";
+import { AppendRaceError, appendToStream, ConcurrencyError } from "../eventstore/index.ts";
 import { claimInbox, CommitLog, enqueueLogged, eventMetadata, recordDomainEvents } from "./recording.ts";
 import { commandMessage, routeEvent } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
@@ -184,15 +184,22 @@ async function recordInboundEvent(
   fields: { messageId: string; correlationId: string; causationId: string; streamId: string; now: Date; followInstances: boolean },
 ) {
   if (!fields.followInstances) {
-    return recordDomainEvents(
-      tx,
-      log,
-      message.version,
-      fields.streamId,
-      [{ definition: message.definition, payload: message.payload, messageId: fields.messageId, context: message.definition.context }],
-      { correlationId: fields.correlationId, causationId: fields.causationId, occurredAt: fields.now.toISOString() },
-      { expectedVersion: "any", now: fields.now },
-    );
+    try {
+      return await recordDomainEvents(
+        tx,
+        log,
+        message.version,
+        fields.streamId,
+        [{ definition: message.definition, payload: message.payload, messageId: fields.messageId, context: message.definition.context }],
+        { correlationId: fields.correlationId, causationId: fields.causationId, occurredAt: fields.now.toISOString() },
+        { expectedVersion: "no_stream", now: fields.now },
+      );
+    } catch (error) {
+      // The stream is this message's own: found already there, it was stored by a transaction that
+      // committed meanwhile. Run again, the message is then a duplicate.
+      if (error instanceof ConcurrencyError) throw new AppendRaceError(fields.streamId);
+      throw error;
+    }
   }
   // Routed by hand so deliveries can follow existing instances to their versions.
   return recordFollowingInstances(tx, rt, log, message, fields);

@@ -157,12 +157,12 @@ export interface Handoff {
  * stream (nothing else of that stream waits), and comes back as `handedOff`. Inside a shared
  * transaction, the enqueues of one tick become one statement.
  */
-export async function enqueue(
-  tx: SqlQueryable,
-  messages: readonly NewOutboxMessage[],
-  now: Date,
-  handoff?: Handoff,
-): Promise<{ ids: number[]; handedOff: OutboxMessage | null }> {
+export interface Enqueued {
+  ids: number[];
+  handedOff: OutboxMessage | null;
+}
+
+export async function enqueue(tx: SqlQueryable, messages: readonly NewOutboxMessage[], now: Date, handoff?: Handoff): Promise<Enqueued> {
   if (messages.length === 0) return { ids: [], handedOff: null };
   return coalesce(tx, "outbox.enqueue", { messages, now, handoff }, (enqueues: Enqueue[]) => insertEnqueues(tx, enqueues));
 }
@@ -173,7 +173,7 @@ interface Enqueue {
   handoff: Handoff | undefined;
 }
 
-async function insertEnqueues(tx: SqlQueryable, enqueues: readonly Enqueue[]): Promise<{ ids: number[]; handedOff: OutboxMessage | null }[]> {
+async function insertEnqueues(tx: SqlQueryable, enqueues: readonly Enqueue[]): Promise<Enqueued[]> {
   const records: Record<string, unknown>[] = [];
   // A message behind another of its stream in this same statement is not that stream's head.
   const streamsAhead = new Set<string>();
@@ -230,6 +230,11 @@ async function insertEnqueues(tx: SqlQueryable, enqueues: readonly Enqueue[]): P
         : null;
     return { ids: own, handedOff };
   });
+}
+
+/** Takes back messages enqueued earlier in the same transaction. */
+export async function unqueue(tx: SqlQueryable, ids: readonly number[]): Promise<void> {
+  await tx.query(`DELETE FROM runtime_outbox WHERE id = ANY($1::bigint[])`, [ids]);
 }
 
 export interface ClaimOptions {

@@ -24,7 +24,7 @@ import { LostClaimError, PermanentHandlerError } from "./errors.ts";
 import { MAX_CONFLICT_RETRIES, type HandleResult, type HandlerOptions } from "./aggregate-handler.ts";
 import type { InstanceRow } from "./instances.ts";
 import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
-import { CommitLog, enqueueLogged, eventMetadata } from "./recording.ts";
+import { CommitLog, eventMetadata, recordQueued, sendEnqueue } from "./recording.ts";
 import { commandMessage } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
 
@@ -193,10 +193,6 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
             instanceId,
           }),
         }));
-        const appended = await appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
-        log.appendedEvents(version, instanceId, records, appended);
-        saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
-
         const outgoing: NewOutboxMessage[] = [];
         for (const issued of decision.commands) {
           const definition = version.index.commandsById.get(issued.command.id);
@@ -215,7 +211,14 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
             }),
           );
         }
-        await enqueueLogged(tx, log, outgoing, now);
+        // The commands go out behind the records in the same write; if the append fails, its error counts.
+        const appending = appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
+        const enqueuing = sendEnqueue(tx, log, outgoing, now);
+        enqueuing.catch(() => {});
+        const appended = await appending;
+        log.appendedEvents(version, instanceId, records, appended);
+        saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
+        recordQueued(log, outgoing, await enqueuing);
         scheduleTimers(tx, version, process.id, process.context?.id ?? null, instanceId, correlationKey, correlationId, decision.timersToSet, now);
         if (decision.timersToCancel.length > 0) {
           tx.write(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);

@@ -9,7 +9,7 @@ import { appendToStream, isUniqueViolation, type AppendResult, type ExpectedVers
 import type { MessageMeta, Payload } from "./core/types.ts";
 import type { Committed } from "./context.ts";
 import type { InspectionEvent } from "./inspection.ts";
-import { enqueue, messageRef, type Handoff, type NewOutboxMessage, type OutboxMessage } from "./outbox.ts";
+import { enqueue, messageRef, unqueue, type Enqueued, type Handoff, type NewOutboxMessage, type OutboxMessage } from "./outbox.ts";
 import { routeEvent } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
 
@@ -93,9 +93,22 @@ export class CommitLog implements Committed {
 }
 
 export async function enqueueLogged(tx: SqlQueryable, log: CommitLog, messages: readonly NewOutboxMessage[], now: Date): Promise<void> {
-  if (messages.length === 0) return;
+  recordQueued(log, messages, await sendEnqueue(tx, log, messages, now));
+}
+
+/**
+ * The enqueue statement alone, sent at once; `recordQueued` notes its rows in the log. Sent in the
+ * same tick as an append, it goes out in the same write and costs no round trip of its own.
+ */
+export function sendEnqueue(tx: SqlQueryable, log: CommitLog, messages: readonly NewOutboxMessage[], now: Date): Promise<Enqueued | null> {
+  if (messages.length === 0) return Promise.resolve(null);
   const handoff = log.next === null ? (log.handoff ?? undefined) : undefined;
-  const { ids, handedOff } = await enqueue(tx, messages, now, handoff);
+  return enqueue(tx, messages, now, handoff);
+}
+
+export function recordQueued(log: CommitLog, messages: readonly NewOutboxMessage[], enqueued: Enqueued | null): void {
+  if (!enqueued) return;
+  const { ids, handedOff } = enqueued;
   log.queued(messages, ids);
   if (ids.length > (handedOff ? 1 : 0)) log.queuedForAnyWorker = true;
   if (handedOff) {
@@ -135,9 +148,38 @@ export async function recordDomainEvents(
       elementId: event.definition.id,
     }),
   }));
-  const result = await appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
+  // With a known expected version the events' stream versions are known before the append: the
+  // deliveries go out behind it in the same write. A duplicate append then takes them back.
+  const base = options.expectedVersion === "no_stream" ? 0 : typeof options.expectedVersion === "number" ? options.expectedVersion : null;
+  if (base === null) {
+    const result = await appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
+    log.appendedEvents(version, streamId, newEvents, result);
+    if (result.duplicate) return result;
+    await enqueueLogged(tx, log, await routeDomainEvents(version, events, chain, result.nextExpectedVersion - events.length), options.now);
+    return result;
+  }
+  const deliveries = await routeDomainEvents(version, events, chain, base);
+  const appending = appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
+  const enqueuing = sendEnqueue(tx, log, deliveries, options.now);
+  // When the append fails, the enqueue fails with it (or is rolled back): the append's error is the one that counts.
+  enqueuing.catch(() => {});
+  const result = await appending;
   log.appendedEvents(version, streamId, newEvents, result);
-  if (result.duplicate) return result;
+  const enqueued = await enqueuing;
+  if (result.duplicate) {
+    if (enqueued) await unqueue(tx, enqueued.ids);
+    return result;
+  }
+  recordQueued(log, deliveries, enqueued);
+  return result;
+}
+
+async function routeDomainEvents(
+  version: LoadedVersion,
+  events: readonly DomainEventToRecord[],
+  chain: { correlationId: string; causationId: string; occurredAt: string },
+  streamVersionBefore: number,
+): Promise<NewOutboxMessage[]> {
   const deliveries: NewOutboxMessage[] = [];
   for (const [index, event] of events.entries()) {
     const meta: MessageMeta = {
@@ -146,12 +188,11 @@ export async function recordDomainEvents(
       correlationId: chain.correlationId,
       causationId: chain.causationId,
       occurredAt: chain.occurredAt,
-      version: result.nextExpectedVersion - events.length + index + 1,
+      version: streamVersionBefore + index + 1,
     };
     deliveries.push(...(await routeEvent(version, { definition: event.definition, payload: event.payload, meta })));
   }
-  await enqueueLogged(tx, log, deliveries, options.now);
-  return result;
+  return deliveries;
 }
 
 /**

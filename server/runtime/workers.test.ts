@@ -12,7 +12,7 @@ import type { Storage } from "../db/storage.ts";
 import { Runtime } from "./runtime.ts";
 import { templateDefinition } from "./testing/boards.ts";
 import { spawnWorkerChild, type WorkerChild } from "./testing/child.ts";
-import { CRASH_BOARD } from "./testing/crash-fixtures.ts";
+import { CRASH_BOARD, crashApplication } from "./testing/crash-fixtures.ts";
 import { eventually, publishAndDeploy } from "./testing/harness.ts";
 import { createPostgresSchema, type PostgresSchema } from "./testing/postgres-schema.ts";
 import { createSink, outOfOrderStreams, sinkCounts, sinkHooks } from "./testing/sink.ts";
@@ -114,5 +114,31 @@ describe.each(testStorageKinds.filter((kind) => kind === "postgresql"))("two wor
 
     await expectUpdatesInOrder(runtime, sent);
     expect((await runtime.listInstances({ boardId: CRASH_BOARD, status: "completed", limit: 200 })).instances).toHaveLength(INSTANCES);
+  });
+});
+
+describe.each(testStorageKinds)("two runtimes starting the same messages at once on %s", (kind) => {
+  let harness: Harness;
+  afterAll(() => harness?.dispose());
+
+  it("store each message once: one start stores it, the other reports a duplicate", async () => {
+    harness = await openHarness(kind, { worker: false });
+    await publishAndDeploy(harness.runtime, CRASH_BOARD, templateDefinition("insurance-quote"));
+    // Each with its own connections, as two app processes would be.
+    const runtimes = [new Runtime(harness.storage), new Runtime(harness.storage)];
+    const ids = Array.from({ length: 20 }, (_, index) => index);
+    for (const index of ids) {
+      // One start at a time in each runtime: a transaction of its own, not a shared one that would run it again alone.
+      const pair = await Promise.all(runtimes.map((runtime) => runtime.start({ boardId: CRASH_BOARD, payload: crashApplication(index), messageId: `same-start-${index}` })));
+      expect(pair.map((result) => result.duplicate).sort()).toEqual([false, true]);
+      expect(pair[0]!.instanceId).toBe(pair[1]!.instanceId);
+      expect((await readStream(harness.storage.sql, `${CRASH_BOARD}:inbound:same-start-${index}`)).events).toHaveLength(1);
+    }
+    const { rows } = await harness.storage.sql.query<{ message: string; n: number }>(
+      `SELECT metadata -> 'delivery' -> 'meta' ->> 'messageId' AS message, count(*)::int AS n FROM runtime_outbox GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toHaveLength(ids.length);
+    expect(rows.every((row) => row.n === 1)).toBe(true);
+    await Promise.all(runtimes.map((runtime) => runtime.close()));
   });
 });
