@@ -95,6 +95,8 @@ interface CommandStartInput {
  */
 function takeCheckAndLoad(tx: SqlQueryable, input: CommandStartInput): Promise<CommandStart> {
   return coalesce(tx, "aggregate.take-check-and-load", input, async (inputs: CommandStartInput[]) => {
+    // Every lookup is by key (id = ANY, LATERAL ... LIMIT 1): as a plain join or EXISTS, the planner
+    // may hash the whole inbox, outbox or snapshots table for each statement, and they only grow.
     const { rows } = await tx.query<{
       ord: number;
       taken: boolean;
@@ -110,13 +112,13 @@ function takeCheckAndLoad(tx: SqlQueryable, input: CommandStartInput): Promise<C
          SELECT * FROM ROWS FROM (unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]))
            WITH ORDINALITY AS i(outbox_id, token, consumer, message_id, stream_id, snapshot_name, ord)
        ), taken AS (
-         DELETE FROM runtime_outbox o USING input i WHERE o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
+         DELETE FROM runtime_outbox o USING input i WHERE o.id = ANY($1::bigint[]) AND o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
        )
-       SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken,
-         EXISTS (SELECT 1 FROM runtime_inbox b WHERE b.consumer = i.consumer AND b.message_id = i.message_id) AS seen,
+       SELECT i.ord, i.ord IN (SELECT ord FROM taken) AS taken, b.seen IS NOT NULL AS seen,
          s.version AS snapshot_version, s.state AS snapshot_state, e.stream_version, e.type, e.data, e.element_id
        FROM input i
-       LEFT JOIN snapshots s ON s.stream_id = i.stream_id AND s.name = i.snapshot_name
+       LEFT JOIN LATERAL (SELECT true AS seen FROM runtime_inbox b WHERE b.consumer = i.consumer AND b.message_id = i.message_id LIMIT 1) b ON true
+       LEFT JOIN LATERAL (SELECT s.version, s.state FROM snapshots s WHERE s.stream_id = i.stream_id AND s.name = i.snapshot_name LIMIT 1) s ON true
        LEFT JOIN LATERAL (
          SELECT x.stream_version, x.type, x.data, x.metadata->>'elementId' AS element_id FROM events x
          WHERE x.stream_id = i.stream_id AND x.stream_version > coalesce(s.version, 0) ORDER BY x.stream_version LIMIT $7

@@ -103,12 +103,13 @@ async function claimAndReadDeliveries(tx: SqlQueryable, deliveries: readonly Del
     for (const delivery of deliveries) results.push(...(await claimAndReadDeliveries(tx, [delivery])));
     return results;
   }
+  // The outbox rows are taken by key (id = ANY): as a plain join the planner may hash the whole outbox.
   const { rows } = await tx.query<{ ord: number; taken: boolean; fresh: boolean; stream_version: number | null; type: string | null; data: unknown }>(
     `WITH input AS (
        SELECT * FROM ROWS FROM (unnest($1::boolean[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]))
          WITH ORDINALITY AS i(has_claim, outbox_id, token, instance_id, message_id, now, ord)
      ), taken AS (
-       DELETE FROM runtime_outbox o USING input i WHERE i.has_claim AND o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
+       DELETE FROM runtime_outbox o USING input i WHERE o.id = ANY($2::bigint[]) AND i.has_claim AND o.id = i.outbox_id AND o.claim_token = i.token RETURNING i.ord
      ), fresh AS (
        INSERT INTO runtime_inbox (consumer, message_id, handled_at)
        SELECT i.instance_id, i.message_id, i.now FROM input i WHERE NOT i.has_claim OR i.ord IN (SELECT ord FROM taken)
