@@ -4,6 +4,7 @@ import { testStorageKinds } from "../db/testing.ts";
 import { ConcurrencyError } from "../eventstore/index.ts";
 import { CommitLog, recordDomainEvents, type DomainEventToRecord } from "./recording.ts";
 import { templateDefinition } from "./testing/boards.ts";
+import { crashApplication } from "./testing/crash-fixtures.ts";
 import { openHarness, publishAndDeploy, type Harness } from "./testing/harness.ts";
 import type { LoadedVersion } from "./versions.ts";
 
@@ -24,17 +25,7 @@ describe.each(testStorageKinds)("recording domain events on %s", (kind) => {
 
   const submitted = (applicationId: string): DomainEventToRecord => {
     const definition = version.index.eventsByName.get("ApplicationSubmitted")!;
-    return {
-      definition,
-      messageId: `submitted-${applicationId}`,
-      context: definition.context,
-      payload: {
-        applicationId,
-        applicant: { firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1815-12-10", postcode: "W1" },
-        coverage: { product: "home", sumInsured: 100_000, deductible: 500, startDate: "2027-01-01T00:00:00.000Z" },
-        submittedAt: "2026-11-23T10:00:00.000Z",
-      },
-    };
+    return { definition, messageId: `submitted-${applicationId}`, context: definition.context, payload: { ...crashApplication(0), applicationId } };
   };
   const chain = { correlationId: "c", causationId: "c", occurredAt: now.toISOString() };
   const deliveriesOf = async (messageId: string) =>
