@@ -8,7 +8,10 @@ async function newBoard(page: Page, name?: string): Promise<string> {
   if (name) {
     const title = page.getByRole("textbox", { name: "Board name" });
     await title.fill(name);
+    // The rename is its own request: a test that navigates away before it lands loses it.
+    const renamed = page.waitForResponse((response) => response.url().includes("/api/trpc/board.rename"));
     await title.press("Enter");
+    expect((await renamed).ok()).toBe(true);
   }
   return page.url().split("/").pop()!;
 }

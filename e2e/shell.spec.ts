@@ -15,6 +15,8 @@ test("the app shell navigates and the settings page reads system facts over tRPC
 test("health reports the embedded store and its migrations", async ({ request }) => {
   const response = await request.get("/api/health");
   expect(response.ok()).toBe(true);
+  // Kept-alive connections stay open longer than Node's 5 s (pooling clients otherwise reuse a closing one).
+  expect(response.headers()["keep-alive"]).toBe("timeout=65");
   const health = await response.json();
   expect(health).toMatchObject({ status: "ok", storage: "pglite" });
   expect(health.migrations).toContain("20261123000000_init");

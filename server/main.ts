@@ -121,6 +121,12 @@ async function main(): Promise<void> {
     }
   });
   server.requestTimeout = 0;
+  // Node closes an idle kept-alive connection after 5 s by default. Clients that pool connections
+  // without reading the advertised timeout (Playwright's request context among them) then send on
+  // a connection as it closes and get ECONNRESET. Longer than a load balancer's usual 60 s, so the
+  // side in front closes first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await listen(server, env);
 
   process.on("SIGINT", () => void shutdown(0));

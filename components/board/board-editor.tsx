@@ -232,12 +232,14 @@ function LoadedEditor({ board, extraPanels }: { board: LoadedBoard; extraPanels?
     // saveState is left out on purpose: a finished save re-runs this through savedVersion.
   }, [state.version, savedVersion, dirty, blocked, flush]);
 
+  // A rename is saved by its own request: until it lands, the board is not saved either.
+  const renaming = renameMutation.isPending;
   useEffect(() => {
-    if (!dirty) return;
+    if (!dirty && !renaming) return;
     const warn = (event: BeforeUnloadEvent) => event.preventDefault();
     window.addEventListener("beforeunload", warn);
     return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty]);
+  }, [dirty, renaming]);
 
   const reloadTheirs = useCallback(async () => {
     setConflictBusy(true);
@@ -546,7 +548,7 @@ function LoadedEditor({ board, extraPanels }: { board: LoadedBoard; extraPanels?
           ←
         </Link>
         <BoardName name={name} onRename={(next) => void rename(next)} />
-        <SaveStatus state={saveState} />
+        <SaveStatus state={renaming && saveState.kind === "saved" ? { kind: "saving" } : saveState} />
         <div className="toolbar" role="toolbar" aria-label="Board tools">
           <ToolbarButton label="Undo" shortcut="Ctrl+Z" disabled={!canUndo(state.history)} onClick={() => dispatch({ type: "undo" })}>
             ↶
