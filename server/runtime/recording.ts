@@ -126,7 +126,7 @@ export interface DomainEventToRecord {
 
 /**
  * Appends domain events to one stream and writes the deliveries they cause, in `tx`. A duplicate
- * append (all message ids already stored) writes and routes nothing.
+ * append (all message ids already stored) leaves no delivery behind.
  */
 export async function recordDomainEvents(
   tx: SqlQueryable,
