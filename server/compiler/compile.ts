@@ -65,22 +65,21 @@ const refOrNull = (node: { id: string; data: { name: string } } | undefined): El
 const expression = (input: ExpressionInput, source: string): Expression => ({ input, source: source.trim() });
 
 function mapping(input: ExpressionInput, fields: Readonly<Record<string, string>>): Mapping {
-  const sorted: Record<string, string> = {};
-  for (const key of Object.keys(fields).sort(compareText)) sorted[key] = (fields[key] as string).trim();
-  return { input, fields: sorted };
+  return { input, fields: Object.fromEntries(sortedKeys(fields).map((key) => [key, (fields[key] as string).trim()])) };
 }
 
 function optionalExpression(input: ExpressionInput, source: string | undefined): Expression | null {
   return source?.trim() ? expression(input, source) : null;
 }
 
+/** Keys in a stable order. Objects are built with fromEntries, which defines a "__proto__" key instead of setting the prototype. */
+const sortedKeys = (value: object): string[] => Object.keys(value).sort(compareText);
+
 /** Sorts object keys recursively so free-form values (initial state) serialise the same way. */
 function canonicalValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonicalValue);
   if (value === null || typeof value !== "object") return value === undefined ? null : value;
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort(compareText)) sorted[key] = canonicalValue((value as Record<string, unknown>)[key]);
-  return sorted;
+  return Object.fromEntries(sortedKeys(value).map((key) => [key, canonicalValue((value as Record<string, unknown>)[key])]));
 }
 
 function canonicalProperty(property: PayloadProperty): PayloadPropertyV1 {
@@ -96,9 +95,7 @@ function canonicalProperty(property: PayloadProperty): PayloadPropertyV1 {
 }
 
 function canonicalProperties(properties: Readonly<Record<string, PayloadProperty>>): Record<string, PayloadPropertyV1> {
-  const sorted: Record<string, PayloadPropertyV1> = {};
-  for (const key of Object.keys(properties).sort(compareText)) sorted[key] = canonicalProperty(properties[key] as PayloadProperty);
-  return sorted;
+  return Object.fromEntries(sortedKeys(properties).map((key) => [key, canonicalProperty(properties[key] as PayloadProperty)]));
 }
 
 function canonicalSchema(schema: PayloadSchema): PayloadSchemaV1 {

@@ -117,7 +117,18 @@ describe("plain paths and literals, evaluated without JSONata's evaluator", () =
     ["event.a", { event: null }],
     ["'a literal'", {}],
     ["42", {}],
+    // Found by the property above: JSON.parse keeps "__proto__" as an ordinary key.
+    ["__proto__", JSON.parse('{"__proto__":{"constructor":{},"__proto__":[]}}')],
   ])("%s gives what JSONata gives", async (source, input) => {
     expect(await evaluateExpression(source, input, limits)).toEqual(await byJsonata(source, input));
+  });
+
+  it("keeps a payload's __proto__ key as data, on both paths", async () => {
+    const payload = JSON.parse('{"order":{"__proto__":{"admin":true},"id":7}}');
+    for (const source of ["order", "(order)"]) {
+      const result = await evaluateExpression(source, payload, limits);
+      expect(JSON.stringify(result)).toBe('{"ok":true,"value":{"__proto__":{"admin":true},"id":7}}');
+      expect(Object.getPrototypeOf((result as { value: object }).value)).toBe(Object.prototype);
+    }
   });
 });

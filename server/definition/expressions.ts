@@ -200,10 +200,11 @@ function evaluateDirectly(compiled: CompiledExpression, input: unknown): Evaluat
 function toJsonValue(value: unknown): unknown {
   if (value === null || typeof value !== "object") return typeof value === "function" ? undefined : value;
   if (Array.isArray(value)) return value.map((item) => toJsonValue(item) ?? null);
-  const plain: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const converted = toJsonValue(item);
-    if (converted !== undefined) plain[key] = converted;
-  }
-  return plain;
+  // fromEntries defines keys: assigning "__proto__" (a key JSON.parse keeps as data) would set the prototype instead.
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([key, item]) => {
+      const converted = toJsonValue(item);
+      return converted === undefined ? [] : [[key, converted]];
+    }),
+  );
 }
