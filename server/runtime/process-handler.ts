@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
  */
 import { coalesce, writeCoalesced } from "../db/shared-transactions.ts";
 import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
-import { AppendRaceError, appendToStream, ConcurrencyError, NotFoundError, readStream, type NewEvent } from "../eventstore/index.ts";
+import { AppendRaceError, ConcurrencyError, NotFoundError, readStream, type NewEvent } from "../eventstore/index.ts";
 import { derivedId } from "./core/ids.ts";
 import {
   decideProcess,
@@ -24,7 +24,7 @@ import { LostClaimError, PermanentHandlerError } from "./errors.ts";
 import { MAX_CONFLICT_RETRIES, type HandleResult, type HandlerOptions } from "./aggregate-handler.ts";
 import type { InstanceRow } from "./instances.ts";
 import type { NewOutboxMessage, OutboxMessage } from "./outbox.ts";
-import { CommitLog, eventMetadata, recordQueued, sendEnqueue } from "./recording.ts";
+import { appendAndEnqueue, CommitLog, eventMetadata } from "./recording.ts";
 import { commandMessage } from "./routing.ts";
 import type { LoadedVersion } from "./versions.ts";
 
@@ -212,14 +212,8 @@ export async function handleProcessDelivery(rt: RuntimeContext, message: OutboxM
             }),
           );
         }
-        // The commands go out behind the records in the same write; if the append fails, its error counts.
-        const appending = appendToStream(tx, instanceId, records, { expectedVersion: loaded.version, now });
-        const enqueuing = sendEnqueue(tx, log, outgoing, now);
-        enqueuing.catch(() => {});
-        const appended = await appending;
-        log.appendedEvents(version, instanceId, records, appended);
+        const appended = await appendAndEnqueue(tx, log, version, instanceId, records, outgoing, { expectedVersion: loaded.version, now });
         saveInstanceRow(tx, version, process.id, process.completion.length > 0 ? process.stuckAfterMs : null, instanceId, correlationKey, state, appended.nextExpectedVersion, now);
-        recordQueued(log, outgoing, await enqueuing);
         scheduleTimers(tx, version, process.id, process.context?.id ?? null, instanceId, correlationKey, correlationId, decision.timersToSet, now);
         if (decision.timersToCancel.length > 0) {
           tx.write(`UPDATE runtime_timers SET status = 'cancelled', settled_at = $2 WHERE id = ANY($1::text[]) AND status = 'scheduled'`, [decision.timersToCancel, now]);

@@ -5,7 +5,7 @@
 import { writeCoalesced } from "../db/shared-transactions.ts";
 import type { SqlQueryable, SqlTransaction } from "../db/sql.ts";
 import type { ElementRef, EventDefinition } from "../definition/v1.ts";
-import { appendToStream, isUniqueViolation, type AppendResult, type ExpectedVersion, type NewEvent } from "../eventstore/index.ts";
+import { appendToStream, isUniqueViolation, type AppendResult, type NewEvent } from "../eventstore/index.ts";
 import type { MessageMeta, Payload } from "./core/types.ts";
 import type { Committed } from "./context.ts";
 import type { InspectionEvent } from "./inspection.ts";
@@ -96,17 +96,13 @@ export async function enqueueLogged(tx: SqlQueryable, log: CommitLog, messages: 
   recordQueued(log, messages, await sendEnqueue(tx, log, messages, now));
 }
 
-/**
- * The enqueue statement alone, sent at once; `recordQueued` notes its rows in the log. Sent in the
- * same tick as an append, it goes out in the same write and costs no round trip of its own.
- */
-export function sendEnqueue(tx: SqlQueryable, log: CommitLog, messages: readonly NewOutboxMessage[], now: Date): Promise<Enqueued | null> {
+function sendEnqueue(tx: SqlQueryable, log: CommitLog, messages: readonly NewOutboxMessage[], now: Date): Promise<Enqueued | null> {
   if (messages.length === 0) return Promise.resolve(null);
   const handoff = log.next === null ? (log.handoff ?? undefined) : undefined;
   return enqueue(tx, messages, now, handoff);
 }
 
-export function recordQueued(log: CommitLog, messages: readonly NewOutboxMessage[], enqueued: Enqueued | null): void {
+function recordQueued(log: CommitLog, messages: readonly NewOutboxMessage[], enqueued: Enqueued | null): void {
   if (!enqueued) return;
   const { ids, handedOff } = enqueued;
   log.queued(messages, ids);
@@ -117,6 +113,35 @@ export function recordQueued(log: CommitLog, messages: readonly NewOutboxMessage
   }
 }
 
+/**
+ * Appends `events` and queues `messages` behind them in the same write, so the queue costs no
+ * round trip of its own, and notes both in the log. A duplicate append (all message ids already
+ * stored) takes the messages back.
+ */
+export async function appendAndEnqueue(
+  tx: SqlQueryable,
+  log: CommitLog,
+  version: LoadedVersion,
+  streamId: string,
+  events: readonly NewEvent[],
+  messages: readonly NewOutboxMessage[],
+  options: { expectedVersion: number | "no_stream"; now: Date },
+): Promise<AppendResult> {
+  const appending = appendToStream(tx, streamId, events, options);
+  const enqueuing = sendEnqueue(tx, log, messages, options.now);
+  // When the append fails, the enqueue fails with it (or is rolled back): the append's error is the one that counts.
+  enqueuing.catch(() => {});
+  const result = await appending;
+  log.appendedEvents(version, streamId, events, result);
+  const enqueued = await enqueuing;
+  if (result.duplicate) {
+    if (enqueued) await unqueue(tx, enqueued.ids);
+    return result;
+  }
+  recordQueued(log, messages, enqueued);
+  return result;
+}
+
 export interface DomainEventToRecord {
   definition: EventDefinition;
   payload: Payload;
@@ -125,8 +150,8 @@ export interface DomainEventToRecord {
 }
 
 /**
- * Appends domain events to one stream and writes the deliveries they cause, in `tx`. A duplicate
- * append (all message ids already stored) leaves no delivery behind.
+ * Appends domain events to one stream and writes the deliveries they cause, in `tx`. The expected
+ * version gives the events' stream versions before the append, so the deliveries go out with it.
  */
 export async function recordDomainEvents(
   tx: SqlQueryable,
@@ -135,7 +160,7 @@ export async function recordDomainEvents(
   streamId: string,
   events: readonly DomainEventToRecord[],
   chain: { correlationId: string; causationId: string; occurredAt: string },
-  options: { expectedVersion: ExpectedVersion; now: Date },
+  options: { expectedVersion: number | "no_stream"; now: Date },
 ): Promise<AppendResult> {
   const newEvents: NewEvent[] = events.map((event) => ({
     type: event.definition.name,
@@ -148,38 +173,7 @@ export async function recordDomainEvents(
       elementId: event.definition.id,
     }),
   }));
-  // With a known expected version the events' stream versions are known before the append: the
-  // deliveries go out behind it in the same write. A duplicate append then takes them back.
-  const base = options.expectedVersion === "no_stream" ? 0 : typeof options.expectedVersion === "number" ? options.expectedVersion : null;
-  if (base === null) {
-    const result = await appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
-    log.appendedEvents(version, streamId, newEvents, result);
-    if (result.duplicate) return result;
-    await enqueueLogged(tx, log, await routeDomainEvents(version, events, chain, result.nextExpectedVersion - events.length), options.now);
-    return result;
-  }
-  const deliveries = await routeDomainEvents(version, events, chain, base);
-  const appending = appendToStream(tx, streamId, newEvents, { expectedVersion: options.expectedVersion, now: options.now });
-  const enqueuing = sendEnqueue(tx, log, deliveries, options.now);
-  // When the append fails, the enqueue fails with it (or is rolled back): the append's error is the one that counts.
-  enqueuing.catch(() => {});
-  const result = await appending;
-  log.appendedEvents(version, streamId, newEvents, result);
-  const enqueued = await enqueuing;
-  if (result.duplicate) {
-    if (enqueued) await unqueue(tx, enqueued.ids);
-    return result;
-  }
-  recordQueued(log, deliveries, enqueued);
-  return result;
-}
-
-async function routeDomainEvents(
-  version: LoadedVersion,
-  events: readonly DomainEventToRecord[],
-  chain: { correlationId: string; causationId: string; occurredAt: string },
-  streamVersionBefore: number,
-): Promise<NewOutboxMessage[]> {
+  const versionBefore = options.expectedVersion === "no_stream" ? 0 : options.expectedVersion;
   const deliveries: NewOutboxMessage[] = [];
   for (const [index, event] of events.entries()) {
     const meta: MessageMeta = {
@@ -188,11 +182,11 @@ async function routeDomainEvents(
       correlationId: chain.correlationId,
       causationId: chain.causationId,
       occurredAt: chain.occurredAt,
-      version: streamVersionBefore + index + 1,
+      version: versionBefore + index + 1,
     };
     deliveries.push(...(await routeEvent(version, { definition: event.definition, payload: event.payload, meta })));
   }
-  return deliveries;
+  return appendAndEnqueue(tx, log, version, streamId, newEvents, deliveries, options);
 }
 
 /**
