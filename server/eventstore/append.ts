@@ -181,10 +181,11 @@ export async function executeAppends(db: SqlQueryable, appends: readonly Encoded
 }
 
 /**
- * executeAppends with the stream rows locked in stream-id order, as the event store's group commit
- * does, so that two transactions appending to the same streams cannot deadlock each other.
+ * executeAppends with the stream rows locked in stream-id order, so that two statements appending
+ * to the same streams cannot deadlock each other. The sort is stable: appends to one stream keep
+ * their order. Outcomes come back in the order of `appends`.
  */
-async function executeAppendsInStreamOrder(db: SqlQueryable, appends: readonly EncodedAppend[]): Promise<AppendOutcome[]> {
+export async function executeAppendsInStreamOrder(db: SqlQueryable, appends: readonly EncodedAppend[]): Promise<AppendOutcome[]> {
   if (appends.length === 1) return executeAppends(db, appends);
   const order = appends.map((_, index) => index).sort((a, b) => (appends[a]!.streamId < appends[b]!.streamId ? -1 : appends[a]!.streamId > appends[b]!.streamId ? 1 : a - b));
   const outcomes = await executeAppends(db, order.map((index) => appends[index]!));

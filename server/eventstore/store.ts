@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_EVENT_BYTES,
   encodeAppend,
   executeAppends,
+  executeAppendsInStreamOrder,
   isUniqueViolation,
   type AppendOutcome,
   type EncodedAppend,
@@ -157,24 +158,21 @@ export class EventStore {
   }
 
   private async runGroup(batch: PendingAppend[]): Promise<void> {
-    // Stream rows are locked in stream-id order in every statement, so concurrent statements on
-    // PostgreSQL cannot deadlock each other. The sort is stable: appends to one stream keep their order.
-    const ordered = batch.length > 1 ? [...batch].sort((a, b) => (a.encoded.streamId < b.encoded.streamId ? -1 : a.encoded.streamId > b.encoded.streamId ? 1 : 0)) : batch;
     let outcomes: AppendOutcome[];
     try {
-      outcomes = await executeAppends(
+      outcomes = await executeAppendsInStreamOrder(
         this.sql,
-        ordered.map((pending) => pending.encoded),
+        batch.map((pending) => pending.encoded),
       );
     } catch (error) {
-      if (ordered.length === 1 && !isUniqueViolation(error)) {
-        ordered[0]!.reject(error);
+      if (batch.length === 1 && !isUniqueViolation(error)) {
+        batch[0]!.reject(error);
         return;
       }
       // The merged statement failed as a whole (a payload PostgreSQL refuses, a raced message
       // id, a deadlock with a caller's transaction); running each append alone confines the
       // failure to the one that caused it.
-      for (const pending of ordered) {
+      for (const pending of batch) {
         try {
           this.deliver(pending, await this.appendAlone(pending.encoded));
         } catch (error) {
@@ -183,7 +181,7 @@ export class EventStore {
       }
       return;
     }
-    ordered.forEach((pending, index) => this.deliver(pending, outcomes[index]!));
+    batch.forEach((pending, index) => this.deliver(pending, outcomes[index]!));
   }
 
   private deliver(pending: PendingAppend, outcome: AppendOutcome): void {
